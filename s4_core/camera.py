@@ -77,18 +77,6 @@ class PinholeCamera:
         rays = np.concatenate([uv, ones], axis=-1) @ K_inv.T
         return self.camera_to_world(rays * np.asarray(depth_m)[..., None])
 
-    def pixel_rays_world(self) -> tuple[np.ndarray, np.ndarray]:
-        """Ray origin [3] and unit directions [H, W, 3] in world for every pixel centre.
-
-        Directions are scaled so that their optical-frame z component is 1 before rotation is
-        applied, then normalized; ``z_per_unit`` converts ray length to z-depth.
-        """
-        u, v = np.meshgrid(np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64))
-        uv1 = np.stack([u, v, np.ones_like(u)], axis=-1)
-        d_cam = uv1 @ np.linalg.inv(self.K).T
-        d_world = d_cam @ self.world_from_camera[:3, :3].T
-        return self.center_world, d_world
-
 
 def invert_rigid(T: np.ndarray) -> np.ndarray:
     """Inverse of a rigid transform [4, 4] without a general matrix inverse."""

@@ -35,6 +35,7 @@ msgs_stamp="$venv/.s4-msgs-$(stamp_of CMakeLists.txt package.xml msg/*.msg)"
 if [ ! -f "$msgs_stamp" ]; then
   echo "s4 setup: generating s4 interfaces (rosidl)"
   build="$root/build/s4_interfaces"
+  mkdir -p "$root/build"
   rm -rf "$build"
   PATH="$venv/bin:$PATH" cmake -S "$root" -B "$build" -DS4_INTERFACES_ONLY=ON \
     -DCMAKE_INSTALL_PREFIX="$venv" -DCMAKE_PREFIX_PATH="$venv" \
