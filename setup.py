@@ -13,6 +13,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["s4_core", "s4_core.*", "s4_ros", "s4_ros.*"]),
+    # The St4RTrack weights trained on synthetic scenes ship inside the package.
+    package_data={"s4_core.st4rtrack": ["weights/*.safetensors", "weights/*.json", "weights/README.md"]},
     entry_points={
         "console_scripts": [
             "s4 = s4_core.cli.main:main",

@@ -19,6 +19,8 @@ SUBCOMMAND_MODULES = (
     "s4_core.cli.demo_cmd",
     "s4_core.cli.synth_cmd",
     "s4_core.cli.bench_cmd",
+    "s4_core.cli.sync_bag_cmd",
+    "s4_core.cli.train_cmd",
 )
 
 

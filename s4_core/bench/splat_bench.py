@@ -1,0 +1,223 @@
+"""Splat benchmarks: CPU rasterizer and optimization speed, gsplat speed, held-out-camera quality."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from s4_core.bench.harness import BenchContext, BenchRow, at_least, at_most
+from s4_core.camera import PinholeCamera, intrinsics_from_fov
+from s4_core.clock import ClockModel, seconds_to_ns
+from s4_core.frames import Frame
+from s4_core.splat.appearance import apply_colour_affine, fit_colour_affine
+from s4_core.splat.metrics import psnr_db, ssim
+from s4_core.splat.model import SplatModel, SplatModelConfig
+from s4_core.splat.render import RenderCamera, gsplat_available, render
+
+log = logging.getLogger(__name__)
+
+
+def run(ctx: BenchContext) -> list[BenchRow]:
+    """All splat rows (``ctx.quick`` shrinks repetitions and the held-out scene)."""
+    torch.set_num_threads(2)
+    rows = [forward_backward_row(ctx), optimization_step_row(ctx), gsplat_row(ctx)]
+    rows += held_out_camera_rows(ctx)
+    return rows
+
+
+def _random_gaussians(n: int, seed: int, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """Small Gaussians filling the frustum of :func:`_bench_camera` at 2-4 m."""
+    g = torch.Generator().manual_seed(seed)
+    z = 2 + 2 * torch.rand(n, generator=g)
+    xy = (torch.rand(n, 2, generator=g) - 0.5) * z[:, None]
+    scene = {
+        "means": torch.cat([xy, z[:, None]], 1),
+        "quats": torch.randn(n, 4, generator=g),
+        "scales": 0.004 + 0.01 * torch.rand(n, 3, generator=g),
+        "opacities": torch.rand(n, generator=g),
+        "colors": torch.rand(n, 3, generator=g),
+    }
+    return {k: v.to(device).requires_grad_(True) for k, v in scene.items()}
+
+
+def _bench_camera(width: int, height: int, device: str = "cpu") -> RenderCamera:
+    K = torch.tensor([[float(width), 0, (width - 1) / 2], [0, float(width), (height - 1) / 2], [0, 0, 1]])
+    return RenderCamera(torch.eye(4, device=device), K.to(device), width, height)
+
+
+def _seconds_per_forward_backward(scene: dict[str, torch.Tensor], camera: RenderCamera, repeats: int, backend: str) -> float:
+    times = []
+    for _ in range(repeats + 1):  # first run warms up
+        start = time.perf_counter()
+        render(**scene, camera=camera, backend=backend).rgb.sum().backward()  # type: ignore[arg-type]
+        if scene["means"].is_cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[1:]))
+
+
+def forward_backward_row(ctx: BenchContext) -> BenchRow:
+    seconds = _seconds_per_forward_backward(_random_gaussians(10_000, ctx.seed), _bench_camera(256, 256), 2 if ctx.quick else 5, "torch")
+    target, met = at_most(seconds, 0.5)
+    return BenchRow("splat CPU forward+backward", seconds, "s", "10k Gaussians 256x256, 2 threads", target, met)
+
+
+def optimization_step_row(ctx: BenchContext) -> BenchRow:
+    """Seconds per Adam step of :class:`SplatModel` on a 320x240 frame.
+
+    The scene is what depth-lifted tracks give: one point per 3x3-pixel cell of a wall 3 m away
+    (about 8.5k Gaussians, each a few pixels wide), drifting slowly.
+    """
+    rng = np.random.default_rng(ctx.seed)
+    width, height = 320, 240
+    camera = PinholeCamera("cam0", width, height, intrinsics_from_fov(width, height, 60.0))
+    u, v = np.meshgrid(np.arange(1, width, 3), np.arange(1, height, 3))
+    uv = np.stack([u.ravel(), v.ravel()], -1).astype(np.float64)
+    rest = camera.unproject(uv, np.full(len(uv), 3.0))
+    times_s = np.linspace(0.0, 1.0, 11)
+    xyz = rest[None] + times_s[:, None, None] * rng.normal(0, 0.05, (1, len(uv), 3))
+    config = SplatModelConfig(steps_per_frame=3 if ctx.quick else 10, densify_every_steps=0)
+    model = SplatModel.from_tracks(config, "cam0", times_s, xyz, rng.uniform(0, 1, (len(uv), 3)))
+    frame = Frame("cam0", seconds_to_ns(1.0), rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    start = time.perf_counter()
+    report = model.add_frame(frame, camera, ClockModel())
+    seconds = (time.perf_counter() - start) / len(report.losses)
+    target, met = at_most(seconds, 1.0)
+    scene = f"{model.gaussians.count} Gaussians 320x240, 2 threads"
+    return BenchRow("splat CPU optimization step", seconds, "s/step", scene, target, met)
+
+
+def gsplat_row(ctx: BenchContext) -> BenchRow:
+    if not gsplat_available():
+        return BenchRow("gsplat forward+backward", math.nan, "steps/s", "no GPU (or no gsplat)")
+    seconds = _seconds_per_forward_backward(
+        _random_gaussians(10_000, ctx.seed, "cuda"), _bench_camera(256, 256, "cuda"), 5 if ctx.quick else 20, "gsplat"
+    )
+    return BenchRow("gsplat forward+backward", 1.0 / seconds, "steps/s", f"10k Gaussians 256x256, {torch.cuda.get_device_name()}")
+
+
+def held_out_camera_rows(ctx: BenchContext) -> list[BenchRow]:
+    """Fit on cameras 0-2 (ground-truth offsets, 3D tracks and depth), score camera 3.
+
+    Protocol: camera 3's colour response (gain, white balance) cannot be learned from the other
+    cameras, so a 3x4 colour affine is fitted on its even frames (its own noisy images) and its
+    odd frames are scored against the noise-free render. Scores over all pixels and over the
+    pixels some training camera sees at that time (co-visible, DyCheck's mPSNR / mSSIM).
+    """
+    try:
+        from s4_core.synth import SynthConfig, SyntheticWorld
+    except ImportError:
+        log.warning("s4_core.synth missing: no held-out-camera rows")
+        return []
+    size = (160, 120) if ctx.quick else (320, 240)
+    world = SyntheticWorld(SynthConfig(num_cameras=4, duration_s=1.0 if ctx.quick else 2.0, seed=ctx.seed, size_wh=size))
+    config = SplatModelConfig(window_s=1.0, steps_per_frame=STEPS_PER_FRAME_QUICK if ctx.quick else STEPS_PER_FRAME_FULL, refine_offsets=False)
+    start = time.perf_counter()
+    model = fit_on_cameras(world, config, TRAIN_CAMERAS)
+    fit_s = time.perf_counter() - start
+    score = score_held_out_camera(world, model, HELD_OUT_CAMERA, TRAIN_CAMERAS)
+    scene = (
+        f"synth seed {ctx.seed} {size[0]}x{size[1]}, fit on cams 0-2 in {fit_s:.0f} s ({model.step_count} steps, "
+        f"{model.gaussians.count} Gaussians), cam3 odd frames ({score.frames}) with a colour affine fitted on its even frames"
+    )
+    covisible = f"{scene}; co-visible pixels ({100 * score.covisible_fraction:.0f}%)"
+    return [
+        BenchRow("splat held-out camera PSNR", score.psnr_db, "dB", scene, *at_least(score.psnr_db, 20.0)),
+        BenchRow("splat held-out camera SSIM", score.ssim, "", scene, *at_least(score.ssim, 0.6)),
+        BenchRow("splat held-out camera mPSNR", score.masked_psnr_db, "dB", covisible, *at_least(score.masked_psnr_db, 28.0)),
+        BenchRow("splat held-out camera mSSIM", score.masked_ssim, "", covisible, *at_least(score.masked_ssim, 0.8)),
+    ]
+
+
+TRAIN_CAMERAS = (0, 1, 2)
+HELD_OUT_CAMERA = 3
+STEPS_PER_FRAME_QUICK = 4
+STEPS_PER_FRAME_FULL = 6
+
+
+@dataclass(frozen=True)
+class HeldOutScore:
+    """Mean scores of a held-out camera's scored frames (see :func:`held_out_camera_rows`)."""
+
+    psnr_db: float
+    ssim: float
+    masked_psnr_db: float
+    masked_ssim: float
+    covisible_fraction: float
+    frames: int
+
+
+def fit_on_cameras(world, config: SplatModelConfig, train: tuple[int, ...]) -> SplatModel:
+    """Scaffold from ground-truth tracks, Gaussians from depth, then every frame in capture order."""
+    model = _model_from_ground_truth_tracks(world, config, train)
+    frames = _frames_in_capture_order(world, model, train)
+    for i in train:
+        first = next(f for _, j, f in frames if j == i)
+        model.seed_from_depth(first, world.cameras[i], world.clocks[world.cameras[i].name])
+    for _, i, frame in frames:
+        model.add_frame(frame, world.cameras[i], world.clocks[world.cameras[i].name])
+    return model
+
+
+def _model_from_ground_truth_tracks(world, config: SplatModelConfig, train: tuple[int, ...]) -> SplatModel:
+    """Tracks of a pixel grid of each training camera at the start, followed at 20 Hz."""
+    t0 = world.t0_s + 0.05
+    times_s = t0 + np.arange(0.0, config.window_s, 0.05)
+    xyz, colours = [], []
+    for i in train:
+        camera = world.cameras[i]
+        u, v = np.meshgrid(np.arange(2, camera.width, 6), np.arange(2, camera.height, 6))
+        uv = np.stack([u.ravel(), v.ravel()], -1).astype(np.float64)
+        tracks = world.gt_tracks(i, float(times_s[0]), uv, times_s)
+        ok = np.isfinite(tracks.xyz).all(axis=(0, 2))
+        xyz.append(tracks.xyz[:, ok])
+        colours.append(world.render(i, float(times_s[0])).rgb[v.ravel()[ok], u.ravel()[ok]] / 255.0)
+    return SplatModel.from_tracks(config, world.reference_camera, times_s, np.concatenate(xyz, 1), np.concatenate(colours, 0))
+
+
+def _frames_in_capture_order(world, model: SplatModel, cameras: tuple[int, ...]) -> list[tuple[float, int, Frame]]:
+    """(capture time, camera index, frame) of the cameras' frames inside the model's support."""
+    start, end = model.supported_interval_s
+    frames = []
+    for i in cameras:
+        clock = world.clocks[world.cameras[i].name]
+        for frame in world.frames(i):
+            capture = float(clock.capture_time(frame.stamp_ns / 1e9))
+            if start <= capture <= end:
+                frames.append((capture, i, frame))
+    return sorted(frames, key=lambda f: f[0])
+
+
+def score_held_out_camera(world, model: SplatModel, held_out: int, train: tuple[int, ...]) -> HeldOutScore:
+    """Scores of ``held_out``'s odd frames after fitting its colour affine on its even frames."""
+    camera = world.cameras[held_out]
+    frames = _frames_in_capture_order(world, model, (held_out,))
+    rendered = [model.render(camera, capture).rgb.reshape(-1, 3) for capture, _, _ in frames]
+    observed = [torch.as_tensor(f.rgb.reshape(-1, 3) / 255.0, dtype=torch.float32) for _, _, f in frames]
+    affine = fit_colour_affine(torch.cat(rendered[0::2]), torch.cat(observed[0::2]))
+    scores = []
+    for (capture, _, _), prediction in list(zip(frames, rendered))[1::2]:
+        truth = world.render(held_out, capture)
+        predicted = apply_colour_affine(prediction, affine).reshape(truth.rgb.shape).clamp(0, 1).numpy()
+        reference = truth.rgb / 255.0
+        mask = _covisible(world, truth.surface, capture, train)
+        scores.append((psnr_db(predicted, reference), ssim(predicted, reference), psnr_db(predicted, reference, mask), ssim(predicted, reference, mask), mask.mean()))
+    if not scores:
+        return HeldOutScore(math.nan, math.nan, math.nan, math.nan, math.nan, 0)
+    return HeldOutScore(*(float(x) for x in np.mean(scores, axis=0)), len(scores))
+
+
+def _covisible(world, surface, t_s: float, train: tuple[int, ...]) -> np.ndarray:
+    """[H, W] pixels whose surface point some training camera sees at ``t_s``."""
+    from s4_core.synth import SurfacePoints
+
+    points = SurfacePoints(surface.object_id.ravel(), surface.local_xyz.reshape(-1, 3))
+    seen = np.zeros(points.shape, bool)
+    for i in train:
+        seen |= world.observe(i, points, np.array([t_s])).visible[0]
+    return seen.reshape(surface.shape)

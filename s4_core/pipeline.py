@@ -1,0 +1,230 @@
+"""The streaming orchestrator: frames in, tracks, correspondences, offsets and splats out.
+
+One object serves every front end (the all-in-one node, ``s4 sync-bag``, ``s4 demo`` and
+``s4 bench``), so no front end re-implements a stage. Data flows one way:
+
+    Frame -> StreamingTracker (per camera) -> OnlineClockSync (FGW matching, lag, sub-frame,
+    pair graph, per-camera filter) -> SplatModel (frames at corrected times) -> PipelineUpdate
+
+Estimates run on a schedule of the reference camera's clock, so the cost per frame stays bounded
+and the result does not depend on how fast frames are pushed (live or from a bag).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from s4_core.camera import PinholeCamera
+from s4_core.clock import ClockModel, NS_PER_S
+from s4_core.correspondences import Correspondences
+from s4_core.frames import Frame
+from s4_core.offsets import ClockOffset, SyncState
+from s4_core.splat.export import GaussianSnapshot
+from s4_core.splat.model import SplatModel, SplatModelConfig
+from s4_core.sync.clock_filter import ClockFilterConfig
+from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
+from s4_core.sync.window import WindowSyncConfig
+from s4_core.tracking.input_gate import FrameVerdict
+from s4_core.tracking.streaming import StreamingConfig, StreamingTracker
+from s4_core.tracks import TrackSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Hyperparameters of the whole pipeline; every field has a default that works on a rig.
+
+    Attributes:
+        tracking: per-camera tracker; its window must span the largest offset to be found plus
+            enough shared motion to time it (default 8 s).
+        sync_window: per-window matching and timing.
+        clock_filter: per-camera offset/drift filter and lock logic.
+        reestimate_period_s: reference-clock seconds between two offset estimates.
+        splats: the 4D Gaussian model, or None to run without it (tracks and offsets only).
+        splat_camera_stride: train the splat model on every n-th frame of each camera, bounding
+            its CPU cost at high frame rates.
+    """
+
+    tracking: StreamingConfig = field(
+        default_factory=lambda: StreamingConfig(window_frames=None, window_s=8.0, keyframe_interval_frames=10)
+    )
+    sync_window: WindowSyncConfig = field(default_factory=WindowSyncConfig)
+    clock_filter: ClockFilterConfig = field(default_factory=ClockFilterConfig)
+    reestimate_period_s: float = 2.0
+    splats: SplatModelConfig | None = None
+    splat_camera_stride: int = 3
+
+    def __post_init__(self) -> None:
+        if self.reestimate_period_s <= 0:
+            raise ValueError(f"reestimate_period_s must be positive, got {self.reestimate_period_s}")
+        if self.splat_camera_stride < 1:
+            raise ValueError(f"splat_camera_stride must be at least 1, got {self.splat_camera_stride}")
+
+
+@dataclass(frozen=True)
+class PipelineUpdate:
+    """What one offset estimate produced.
+
+    Attributes:
+        stamp_ns: reference-clock time of the estimate (newest reference frame).
+        offsets: camera -> its offset estimate (the reference is locked at 0).
+        tracks: camera -> its TrackSet over the window the estimate used.
+        correspondences: matched tracks of the camera pairs in that window.
+        splats: the Gaussians at ``stamp_ns``, or None while the splat model is off or not ready.
+    """
+
+    stamp_ns: int
+    offsets: dict[str, ClockOffset]
+    tracks: dict[str, TrackSet]
+    correspondences: list[Correspondences]
+    splats: GaussianSnapshot | None
+
+
+class StreamingPipeline:
+    """Frames of every camera in (each stamped in its own clock), synchronized results out.
+
+    Example:
+        pipe = StreamingPipeline(PipelineConfig(), cameras={"cam0": model0, "cam1": None},
+                                 reference_camera="cam0")
+        for frame in frames:                  # any interleaving of the cameras
+            for update in pipe.add_frame(frame):
+                publish(update)
+        final = pipe.finish()
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        cameras: Mapping[str, PinholeCamera | None],
+        reference_camera: str,
+    ) -> None:
+        if reference_camera not in cameras:
+            raise ValueError(f"reference camera {reference_camera!r} is not one of {sorted(cameras)}")
+        self.config = config
+        self.reference_camera = reference_camera
+        self.cameras = dict(cameras)
+        self._trackers = {name: StreamingTracker(name, config=config.tracking) for name in cameras}
+        calibrations = {name: model for name, model in cameras.items() if model is not None}
+        self._sync = OnlineClockSync(
+            OnlineSyncConfig(
+                reference_camera=reference_camera,
+                window=config.sync_window,
+                filter=config.clock_filter,
+                reestimate_period_s=config.reestimate_period_s,
+            ),
+            calibrations,
+        )
+        self._splats: SplatModel | None = None
+        self._frames_seen = {name: 0 for name in cameras}
+        self._newest_frame: dict[str, Frame] = {}
+        self._last_estimate_ns: int | None = None
+
+    def add_frame(self, frame: Frame) -> list[PipelineUpdate]:
+        """Push one frame; returns the updates that became due (usually none, at most one).
+
+        Raises:
+            ValueError: the frame's camera is not part of the rig.
+        """
+        tracker = self._trackers.get(frame.camera)
+        if tracker is None:
+            raise ValueError(f"frame from unknown camera {frame.camera!r}; rig is {sorted(self._trackers)}")
+        frame = frame if frame.model is not None or self.cameras[frame.camera] is None else replace(
+            frame, model=self.cameras[frame.camera]
+        )
+        verdict = tracker.push(frame)
+        if verdict in (FrameVerdict.SKIPPED_STAMP, FrameVerdict.SKIPPED_FROZEN):
+            return []
+        self._frames_seen[frame.camera] += 1
+        self._newest_frame[frame.camera] = frame
+        self._train_splats(frame)
+        if frame.camera != self.reference_camera or not self._estimate_due(frame.stamp_ns):
+            return []
+        return [self._estimate(frame.stamp_ns)]
+
+    def finish(self) -> list[PipelineUpdate]:
+        """Run a last estimate over the final windows (end of a recording)."""
+        ref_stamps = self._trackers[self.reference_camera].window_tracks().stamps_ns
+        if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
+            return []
+        self._sync.force_next_estimate()
+        return [self._estimate(int(ref_stamps[-1]))]
+
+    def offsets(self) -> dict[str, ClockOffset]:
+        """Current estimate of every camera (INITIALIZING before any evidence)."""
+        known = self._sync.offsets()
+        return {
+            name: known.get(name, ClockOffset(name, 0.0, float("inf"), 0.0, SyncState.INITIALIZING, "no estimate yet"))
+            for name in self._trackers
+        }
+
+    def _estimate_due(self, stamp_ns: int) -> bool:
+        if self._last_estimate_ns is None:
+            return True
+        return (stamp_ns - self._last_estimate_ns) >= self.config.reestimate_period_s * NS_PER_S
+
+    def _estimate(self, stamp_ns: int) -> PipelineUpdate:
+        self._last_estimate_ns = stamp_ns
+        windows = {name: tracker.window_tracks() for name, tracker in self._trackers.items()}
+        windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
+        offsets = self._sync.update(windows)
+        self._maybe_start_splats(windows, offsets)
+        snapshot = None
+        if self._splats is not None:
+            start_s, end_s = self._splats.supported_interval_s
+            snapshot = self._splats.gaussians_at(float(np.clip(stamp_ns / NS_PER_S, start_s, end_s)))
+        log.info("estimate at %.3f s: %s", stamp_ns / NS_PER_S, _describe(offsets))
+        return PipelineUpdate(
+            stamp_ns=stamp_ns,
+            offsets=self.offsets(),
+            tracks=windows,
+            correspondences=self._sync.last_correspondences(),
+            splats=snapshot,
+        )
+
+    def _maybe_start_splats(self, windows: Mapping[str, TrackSet], offsets: Mapping[str, ClockOffset]) -> None:
+        """Start the splat model from the reference camera's 3D tracks once they exist."""
+        if self.config.splats is None or self._splats is not None:
+            return
+        tracks = windows.get(self.reference_camera)
+        if tracks is None or tracks.xyz is None or tracks.world_frame != "world" or tracks.num_tracks == 0:
+            return
+        colours = _track_colours(tracks, self._newest_frame[self.reference_camera])
+        self._splats = SplatModel.from_trackset(
+            self.config.splats, self.reference_camera, tracks, ClockModel(), colours
+        )
+        log.info("splat model started from %d tracks of %s", tracks.num_tracks, self.reference_camera)
+
+    def _train_splats(self, frame: Frame) -> None:
+        if self._splats is None or frame.model is None:
+            return
+        if self._frames_seen[frame.camera] % self.config.splat_camera_stride:
+            return
+        offset = self._sync.offsets().get(frame.camera)
+        if offset is None or offset.state is not SyncState.LOCKED:
+            return
+        clock = ClockModel(offset.offset_s, offset.drift_ppm, offset.t0_s)
+        self._splats.add_frame(frame, frame.model, clock)
+
+
+def _track_colours(tracks: TrackSet, newest: Frame) -> np.ndarray:
+    """RGB in [0, 1] [N, 3] of each track in the newest frame (grey where it is not visible)."""
+    colours = np.full((tracks.num_tracks, 3), 0.5, np.float32)
+    uv = tracks.uv[-1]
+    seen = tracks.visible[-1] & np.isfinite(uv).all(axis=1)
+    h, w = newest.size_hw
+    cols = np.clip(np.round(uv[seen, 0]).astype(int), 0, w - 1)
+    rows = np.clip(np.round(uv[seen, 1]).astype(int), 0, h - 1)
+    colours[seen] = newest.rgb[rows, cols].astype(np.float32) / 255.0
+    return colours
+
+
+def _describe(offsets: Mapping[str, ClockOffset]) -> str:
+    return ", ".join(
+        f"{o.camera} {o.offset_s:+.4f}s±{o.stddev_s * 1e3:.1f}ms" if o.state is SyncState.LOCKED else f"{o.camera} {o.state.value}"
+        for o in offsets.values()
+    )

@@ -1,0 +1,105 @@
+"""Online clock synchronization: TrackSets per window in, ClockOffsets per camera out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from s4_core.camera import PinholeCamera
+from s4_core.correspondences import Correspondences
+from s4_core.offsets import ClockOffset, SyncState
+from s4_core.sync.clock_filter import ClockFilterConfig, ClockOffsetFilter
+from s4_core.sync.window import WindowSyncConfig, estimate_window_offsets
+from s4_core.tracks import TrackSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OnlineSyncConfig:
+    """Hyperparameters of :class:`OnlineClockSync`.
+
+    Attributes:
+        reference_camera: the camera whose clock is the reference (offset 0).
+        window: per-window estimation.
+        filter: per-camera Kalman filter and lock logic.
+        reestimate_period_s: reference-clock seconds between window estimates.
+    """
+
+    reference_camera: str
+    window: WindowSyncConfig = field(default_factory=WindowSyncConfig)
+    filter: ClockFilterConfig = field(default_factory=ClockFilterConfig)
+    reestimate_period_s: float = 2.0
+
+
+class OnlineClockSync:
+    """Streaming offsets of every camera relative to the reference, with lock states.
+
+    Call :meth:`update` with the latest window of every camera as the windows slide; a window
+    estimate runs when ``reestimate_period_s`` of reference time has passed since the last one.
+    A camera whose newest stamp did not advance is treated as stopped (no evidence).
+    """
+
+    def __init__(self, config: OnlineSyncConfig, calibrations: Mapping[str, PinholeCamera] | None = None) -> None:
+        self.config = config
+        self.calibrations = dict(calibrations or {})
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all estimates and schedules."""
+        self._filters: dict[str, ClockOffsetFilter] = {}
+        self._last_stamp_ns: dict[str, int] = {}
+        self._last_estimate_s = float("-inf")
+        self._last_correspondences: list[Correspondences] = []
+
+    def update(self, windows: Mapping[str, TrackSet]) -> dict[str, ClockOffset]:
+        """Feed the current window of each camera; returns every known camera's ClockOffset."""
+        ref = self.config.reference_camera
+        for name in windows:
+            self._filters.setdefault(name, ClockOffsetFilter(name, self.config.filter))
+        if ref not in windows or windows[ref].num_frames == 0:
+            return self.offsets()
+        now_s = float(windows[ref].stamps_ns[-1]) / 1e9
+        if now_s - self._last_estimate_s >= self.config.reestimate_period_s:
+            self._estimate(windows, now_s)
+        return self.offsets()
+
+    def force_next_estimate(self) -> None:
+        """Make the next :meth:`update` estimate whatever the schedule (end of a recording)."""
+        self._last_estimate_s = float("-inf")
+
+    def last_correspondences(self) -> list[Correspondences]:
+        """The matches of every camera pair in the latest window estimate."""
+        return list(self._last_correspondences)
+
+    def offsets(self) -> dict[str, ClockOffset]:
+        """Current ClockOffset of every camera seen so far (the reference is locked at 0)."""
+        out = {name: f.offset() for name, f in self._filters.items()}
+        ref = self.config.reference_camera
+        if ref in out:
+            out[ref] = ClockOffset(ref, 0.0, 0.0, 0.0, SyncState.LOCKED, "", 0.0)
+        return out
+
+    def _estimate(self, windows: Mapping[str, TrackSet], now_s: float) -> None:
+        self._last_estimate_s = now_s
+        live, stopped = {}, {}
+        for name, tracks in windows.items():
+            last = int(tracks.stamps_ns[-1]) if tracks.num_frames else None
+            if last is None or last == self._last_stamp_ns.get(name):
+                stopped[name] = "no new frames"
+            else:
+                live[name] = tracks
+                self._last_stamp_ns[name] = last
+        hints = {c: f.offset().offset_s for c, f in self._filters.items() if f.state is SyncState.LOCKED and c in live}
+        hints[self.config.reference_camera] = 0.0
+        result = estimate_window_offsets(live, self.config.reference_camera, self.config.window, self.calibrations, hints)
+        self._last_correspondences = result.correspondences
+        for name, f in self._filters.items():
+            if name == self.config.reference_camera:
+                continue
+            if name in result.measurements:
+                f.update(result.measurements[name])
+            else:
+                why = stopped.get(name) or result.reasons.get(name, "camera has no window")
+                f.no_evidence(now_s + (f.offset().offset_s if f.state is SyncState.LOCKED else 0.0), why)

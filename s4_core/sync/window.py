@@ -1,0 +1,116 @@
+"""Offsets of all cameras over one window: match every pair, time every pair, solve the graph.
+
+Shared by :class:`~s4_core.sync.online.OnlineClockSync` and the offline function, so the ROS
+nodes, the bag tool and the benchmark run one code path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from s4_core.camera import PinholeCamera
+from s4_core.correspondences import Correspondences
+from s4_core.matching.fgw import FgwMatchConfig, match_tracks_fgw
+from s4_core.sync.clock_filter import OffsetMeasurement
+from s4_core.sync.graph import GraphSolveConfig, solve_offsets_on_pair_graph
+from s4_core.sync.pair import PairOffset, PairSyncConfig, estimate_pair_offset
+from s4_core.tracks import TrackSet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WindowSyncConfig:
+    """Hyperparameters of :func:`estimate_window_offsets`.
+
+    Attributes:
+        match: FGW matching.
+        pair: pair offset estimation.
+        graph: global solve.
+        rematch_with_offset: after a first pair offset, match again with the time means taken
+            over the same capture interval (unbiased for moving points) and re-time the pair.
+    """
+
+    match: FgwMatchConfig = field(default_factory=FgwMatchConfig)
+    pair: PairSyncConfig = field(default_factory=PairSyncConfig)
+    graph: GraphSolveConfig = field(default_factory=GraphSolveConfig)
+    rematch_with_offset: bool = True
+
+
+@dataclass(frozen=True)
+class WindowOffsets:
+    """One window's result.
+
+    Attributes:
+        measurements: camera -> offset measurement (at that camera's stamp time), resolved ones.
+        reasons: camera -> why it has no measurement.
+        pairs: the pair offsets that went into the graph.
+        correspondences: the matches each pair offset was timed on (one per pair, same order).
+    """
+
+    measurements: dict[str, OffsetMeasurement]
+    reasons: dict[str, str]
+    pairs: list[PairOffset]
+    correspondences: list[Correspondences] = field(default_factory=list)
+
+
+def estimate_window_offsets(
+    windows: Mapping[str, TrackSet],
+    reference: str,
+    config: WindowSyncConfig = WindowSyncConfig(),
+    calibrations: Mapping[str, PinholeCamera] | None = None,
+    offset_hints_s: Mapping[str, float] | None = None,
+) -> WindowOffsets:
+    """Per-camera offsets (relative to ``reference``) from one window of every camera's tracks.
+
+    Args:
+        windows: camera -> its TrackSet over the current window (its own clock).
+        reference: reference camera (offset 0).
+        config: hyperparameters.
+        calibrations: camera -> PinholeCamera, for RGB-only epipolar terms.
+        offset_hints_s: camera -> current offset estimate, to match over common intervals.
+    """
+    names = sorted(windows)
+    if reference not in windows:
+        return WindowOffsets({}, {c: f"reference camera {reference} has no window" for c in names}, [])
+    timed = [
+        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s)
+        for a, b in itertools.combinations(names, 2)
+    ]
+    pairs = [pair for pair, _ in timed]
+    for p in pairs:
+        log.debug("pair %s-%s: %s", p.cam_a, p.cam_b, f"{p.offset_s:.6f} s" if p.ok else p.reason)
+    solved = solve_offsets_on_pair_graph(names, reference, pairs, config.graph)
+    t_ref_s = _reference_time(pairs, solved, windows[reference])
+    measurements = {
+        c: OffsetMeasurement(t_ref_s + g.offset_s, g.offset_s, g.stddev_s) for c, g in solved.items() if g.resolved
+    }
+    reasons = {c: g.reason for c, g in solved.items() if not g.resolved}
+    return WindowOffsets(measurements, reasons, pairs, [corr for _, corr in timed])
+
+
+def _pair_offset(a, b, config: WindowSyncConfig, calibrations, hints) -> tuple[PairOffset, Correspondences]:
+    """The pair's offset and the matches it was timed on."""
+    cams = (calibrations[a.camera], calibrations[b.camera]) if calibrations and a.camera in calibrations and b.camera in calibrations else None
+    hint = hints[b.camera] - hints[a.camera] if hints and a.camera in hints and b.camera in hints else None
+    corr = match_tracks_fgw(a, b, config.match, hint, cams)
+    pair = estimate_pair_offset(a, b, corr, config.pair, cams)
+    if pair.ok and hint is None and config.rematch_with_offset:
+        corr_again = match_tracks_fgw(a, b, config.match, pair.offset_s, cams)
+        again = estimate_pair_offset(a, b, corr_again, config.pair, cams)
+        if again.ok:
+            pair, corr = again, corr_again
+    return pair, corr
+
+
+def _reference_time(pairs: list[PairOffset], solved, reference_tracks: TrackSet) -> float:
+    """Reference-clock stamp at which the window's offsets hold: the mean pair sample centroid."""
+    times = [p.t_a_s - solved[p.cam_a].offset_s for p in pairs if p.ok and solved[p.cam_a].resolved]
+    if times:
+        return float(np.mean(times))
+    return float(np.mean(reference_tracks.stamps_ns[[0, -1]])) / 1e9

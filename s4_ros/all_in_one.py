@@ -1,0 +1,230 @@
+"""All of s4 in one process: every camera's frames through :class:`s4_core.pipeline.StreamingPipeline`.
+
+The same orchestrator as ``s4 sync-bag`` and ``s4 demo``, so the live rig, a bag and the tests
+run one code path. Topics (relative to the node's namespace, ``/s4`` by default; cameras from
+``rig_file``) are those of the distributed nodes:
+
+- subscribes each camera's image (raw or compressed), camera_info and aligned depth;
+- publishes ``clock_offsets`` every ``publish_period_s``; at every pipeline estimate
+  ``<camera>/tracks`` (+ ``/points``, ``/markers``), ``correspondences``, ``splats`` and
+  ``splats/ellipsoids``; ``synced/<camera>/...`` restamped images; a status per camera on
+  ``/diagnostics``. (``scaffold`` comes only from the distributed splat node: the pipeline does
+  not hand out its motion scaffold.)
+
+Callbacks decode and queue frames; a worker timer in its own mutually exclusive callback group
+pushes them into the pipeline (the queue drops the oldest frames when it cannot keep up). The
+pipeline starts once every camera's camera_info has arrived, so the sync has calibrations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+from s4_core.frames import Frame
+from s4_core.offsets import ClockOffset
+from s4_core.pipeline import PipelineConfig, PipelineUpdate, StreamingPipeline
+from s4_core.splat.model import SplatModelConfig
+from s4_ros import diagnostics
+from s4_ros.camera_input import CameraInput, CameraTopics
+from s4_ros.config_fields import ParameterGroup
+from s4_ros.diagnostics import DiagnosticsPublisher
+from s4_ros.executors import spin_nodes
+from s4_ros.outputs import SplatOutputs, SyncOutputs, TrackOutputs, offset_with_staleness
+from s4_ros.parameters import NodeParameters
+from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
+from s4_ros.restamping import Restamper
+from s4_ros.rig import Rig, load_rig
+from s4_ros.sync_node import initial_offsets, offset_status
+
+
+@dataclass(frozen=True)
+class AllInOneConfig:
+    """Start-up settings of the all-in-one node.
+
+    Attributes:
+        rig_file: path of the rig YAML (cameras, topics, reference camera, world frame).
+        reliability: reliability of the sensor subscriptions, reliable or best_effort.
+        queue_depth: KEEP_LAST depth of the sensor subscriptions.
+        work_period_s: how often queued frames are pushed into the pipeline, seconds.
+        publish_period_s: how often clock_offsets is published, seconds.
+        max_pending_frames: frames (all cameras) waiting beyond this are dropped, oldest first.
+        stale_after_s: a camera without images for this long is LOST, seconds.
+        restamp_images: republish LOCKED cameras' images under synced/ with capture-time stamps.
+        splats: run the 4D Gaussian model (pipeline.splats.* are its settings).
+        max_marker_tracks: most track polylines drawn per camera.
+        max_ellipsoids: most ellipsoid markers drawn (the most opaque Gaussians).
+        ellipsoid_sigma: ellipsoid half-axes in standard deviations.
+    """
+
+    rig_file: str = ""
+    reliability: str = DEFAULT_RELIABILITY
+    queue_depth: int = DEFAULT_SENSOR_DEPTH
+    work_period_s: float = 0.1
+    publish_period_s: float = 0.1
+    max_pending_frames: int = 60
+    stale_after_s: float = 3.0
+    restamp_images: bool = True
+    splats: bool = True
+    max_marker_tracks: int = 300
+    max_ellipsoids: int = 1000
+    ellipsoid_sigma: float = 2.0
+
+    def __post_init__(self) -> None:
+        sensor_qos(self.reliability, self.queue_depth)  # raises on an unknown reliability
+
+
+PARAMETER_GROUPS = (
+    ParameterGroup(
+        AllInOneConfig(),
+        ranges={"queue_depth": (1, 100), "work_period_s": (0.01, 10.0), "publish_period_s": (0.01, 10.0),
+                "max_pending_frames": (1, 10000), "stale_after_s": (0.1, 3600.0), "max_marker_tracks": (0, 10000),
+                "max_ellipsoids": (0, 100000), "ellipsoid_sigma": (0.1, 10.0)},
+        read_only=True,
+    ),  # fmt: skip
+    ParameterGroup(
+        PipelineConfig(splats=SplatModelConfig()),
+        prefix="pipeline.",
+        ranges={"reestimate_period_s": (0.05, 600.0), "splat_camera_stride": (1, 1000),
+                "tracking.keyframe_interval_frames": (1, 1000), "tracking.queries.grid_step_px": (1, 256),
+                "sync_window.match.structure_weight": (0.0, 1.0), "sync_window.match.max_tracks": (4, 5000),
+                "clock_filter.min_consistent": (1, 100), "splats.steps_per_frame": (0, 1000)},
+    ),  # fmt: skip
+)
+
+
+class AllInOneNode(Node):
+    """Runs the streaming pipeline on the rig's live topics; see the module docstring."""
+
+    def __init__(self, node_name: str = "pipeline", **node_kwargs) -> None:
+        """Args: node_name: the node's name; node_kwargs: passed to rclpy's Node (namespace
+        defaults to ``/s4``)."""
+        node_kwargs.setdefault("namespace", "/s4")
+        super().__init__(node_name, **node_kwargs)
+        self._diagnostics = DiagnosticsPublisher(self)
+        self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
+        self.config: AllInOneConfig = self._params.configs[""]
+        if not self.config.rig_file:
+            raise ValueError("parameter rig_file is required (the rig YAML listing the cameras)")
+        self.rig: Rig = load_rig(self.config.rig_file)
+        self._lock = threading.Lock()
+        self._pending: deque[Frame] = deque(maxlen=self.config.max_pending_frames)
+        self._dropped_by_queue = 0
+        self._pipeline: StreamingPipeline | None = None
+        self._offsets = initial_offsets(self.rig)
+        self._matches: dict[str, int] = {}
+        self._create_io()
+        self.get_logger().info(f"s4 pipeline for {', '.join(self.rig.names)} (reference {self.rig.reference_camera})")
+
+    def _create_io(self) -> None:
+        config = self.config
+        input_group, work_group, output_group = (MutuallyExclusiveCallbackGroup() for _ in range(3))
+        qos = sensor_qos(config.reliability, config.queue_depth)
+        self._inputs = {
+            c.name: CameraInput(self, CameraTopics(c.name, c.image_topic, c.info_topic, c.depth_topic, c.compressed,
+                                                   c.world_from_camera), qos, input_group, self._queue)
+            for c in self.rig.cameras
+        }  # fmt: skip
+        if config.restamp_images:
+            for camera in self.rig.cameras:
+                Restamper(self, camera, qos, input_group, lambda name: self.current_offsets().get(name))
+        self._track_outputs = {c: TrackOutputs(self, f"{c}/", config.max_marker_tracks) for c in self.rig.names}
+        self._sync_outputs = SyncOutputs(self, self.rig.reference_camera, self.rig.world_frame)
+        self._splat_outputs = SplatOutputs(self, self.rig.world_frame, config.max_ellipsoids, config.ellipsoid_sigma)
+        self.create_timer(config.work_period_s, self._work, callback_group=work_group)
+        self.create_timer(config.publish_period_s, self._publish_offsets, callback_group=output_group)
+        self.create_timer(1.0, self._publish_diagnostics, callback_group=output_group)
+
+    def _pipeline_config(self) -> PipelineConfig:
+        config = self._params.configs["pipeline."]
+        return config if self.config.splats else dataclasses.replace(config, splats=None)
+
+    def _reconfigure(self, _prefix: str, _config) -> None:
+        """A pipeline parameter changed: restart the pipeline with it (state is rebuilt from the
+        next frames)."""
+        with self._lock:
+            self._pipeline = None
+            self._offsets = initial_offsets(self.rig)
+
+    def _queue(self, frame: Frame) -> None:
+        with self._lock:
+            self._dropped_by_queue += len(self._pending) == self._pending.maxlen
+            self._pending.append(frame)
+
+    # ---- work (own callback group) -----------------------------------------------------------
+
+    def _work(self) -> None:
+        with self._lock:
+            frames, pipeline = list(self._pending), self._pipeline
+            self._pending.clear()
+        pipeline = pipeline or self._start_pipeline()
+        if pipeline is None:
+            return
+        for frame in frames:
+            for update in pipeline.add_frame(frame):
+                self._publish_update(update)
+        with self._lock:
+            if self._pipeline is pipeline:  # not restarted meanwhile
+                self._offsets = pipeline.offsets()
+
+    def _start_pipeline(self) -> StreamingPipeline | None:
+        """The pipeline, once every camera's calibration is known."""
+        models = {name: camera_input.model for name, camera_input in self._inputs.items()}
+        if any(model is None for model in models.values()):
+            return None
+        pipeline = StreamingPipeline(self._pipeline_config(), models, self.rig.reference_camera)
+        with self._lock:
+            self._pipeline = pipeline
+        self.get_logger().info("pipeline started: every camera is calibrated")
+        return pipeline
+
+    def _publish_update(self, update: PipelineUpdate) -> None:
+        for camera, tracks in update.tracks.items():
+            self._track_outputs[camera].publish(tracks, int(tracks.stamps_ns[-1]))
+        counts = self._sync_outputs.publish_correspondences(update.correspondences)
+        if update.splats is not None:
+            self._splat_outputs.publish(update.splats, None)
+        with self._lock:
+            self._matches = dict(counts)
+
+    # ---- output (own callback group) ---------------------------------------------------------
+
+    def current_offsets(self) -> dict[str, ClockOffset]:
+        """The latest offset of every camera, LOST for cameras whose images stopped."""
+        with self._lock:
+            offsets = dict(self._offsets)
+        silent = {name: camera_input.health().silent_s for name, camera_input in self._inputs.items()}
+        return {name: offset_with_staleness(o, silent[name], self.config.stale_after_s, "images") for name, o in offsets.items()}
+
+    def _publish_offsets(self) -> None:
+        self._sync_outputs.publish_offsets(list(self.current_offsets().values()))
+
+    def _publish_diagnostics(self) -> None:
+        offsets = self.current_offsets()
+        with self._lock:
+            matches, dropped = dict(self._matches), self._dropped_by_queue
+        statuses = []
+        for name, camera_input in self._inputs.items():
+            status = offset_status(self.get_name(), offsets[name], matches)
+            intake = camera_input.health()
+            if intake.malformed and status.level == diagnostics.OK:
+                status.level, status.message = diagnostics.WARN, f"malformed images: {intake.last_error}"
+            status.values += diagnostics.key_values({**dataclasses.asdict(intake), "dropped_by_queue": dropped})
+            statuses.append(status)
+        self._diagnostics.publish(statuses)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the whole pipeline in this process until shutdown."""
+    try:
+        with rclpy.init(args=args):
+            spin_nodes([AllInOneNode()])
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass

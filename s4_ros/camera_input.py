@@ -1,0 +1,156 @@
+"""One camera's subscriptions turned into core Frames: image (raw or compressed), camera_info and
+an optional aligned depth image, paired by stamp.
+
+Callbacks only decode; whatever the node does with a Frame happens in ``on_frame`` (the nodes
+queue it for their worker). Frames are dropped, counted and explained while there is no
+camera_info yet, and when an image cannot be decoded; nothing here raises into the executor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rclpy.callback_groups import CallbackGroup
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+
+from s4_core.camera import PinholeCamera
+from s4_core.frames import Frame
+from s4_ros.camera_info import distortion_warning, pinhole_from_camera_info
+from s4_ros.exact_time_pairing import ExactTimePairing
+from s4_ros.image_messages import frame_from_msgs, stamp_ns
+
+
+@dataclass(frozen=True)
+class CameraTopics:
+    """Where one camera's messages are.
+
+    Attributes:
+        camera: camera name, given to its Frames.
+        image: image topic.
+        info: camera_info topic.
+        depth: aligned depth topic, "" for none.
+        compressed: the image topic carries CompressedImage.
+        world_from_camera: extrinsics [4, 4] for the camera model, None for identity.
+    """
+
+    camera: str
+    image: str
+    info: str
+    depth: str = ""
+    compressed: bool = False
+    world_from_camera: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class InputHealth:
+    """What happened to one camera's messages so far.
+
+    Attributes:
+        received: images (or image/depth pairs) that arrived.
+        malformed: images that could not be decoded.
+        waiting_for_camera_info: images dropped before the first camera_info.
+        unpaired: images or depth images that never found their partner.
+        silent_s: seconds since the last image.
+        has_model: a camera_info has arrived.
+        last_error: the latest decoding or calibration error.
+    """
+
+    received: int
+    malformed: int
+    waiting_for_camera_info: int
+    unpaired: int
+    silent_s: float
+    has_model: bool
+    last_error: str
+
+
+class CameraInput:
+    """Subscribes one camera and hands complete Frames to ``on_frame``."""
+
+    def __init__(
+        self,
+        node: Node,
+        topics: CameraTopics,
+        qos: QoSProfile,
+        group: CallbackGroup,
+        on_frame: Callable[[Frame], None],
+    ) -> None:
+        self.topics = topics
+        self._node = node
+        self._on_frame = on_frame
+        self._lock = threading.Lock()
+        self._pairing: ExactTimePairing = ExactTimePairing()
+        self._model: PinholeCamera | None = None
+        self._counts = {"received": 0, "malformed": 0, "waiting_for_camera_info": 0}
+        self._last_error = ""
+        self._last_image = time.monotonic()
+        image_type = CompressedImage if topics.compressed else Image
+        node.create_subscription(image_type, topics.image, self._on_image, qos, callback_group=group)
+        node.create_subscription(CameraInfo, topics.info, self._on_camera_info, qos, callback_group=group)
+        if topics.depth:
+            node.create_subscription(Image, topics.depth, self._on_depth, qos, callback_group=group)
+
+    @property
+    def model(self) -> PinholeCamera | None:
+        """The camera model from the latest camera_info."""
+        with self._lock:
+            return self._model
+
+    def health(self) -> InputHealth:
+        """Counters for the node's diagnostics."""
+        with self._lock:
+            return InputHealth(**self._counts, unpaired=self._pairing.dropped, silent_s=time.monotonic() - self._last_image,
+                               has_model=self._model is not None, last_error=self._last_error)  # fmt: skip
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        try:
+            model = pinhole_from_camera_info(msg, self.topics.camera, self.topics.world_from_camera)
+        except ValueError as error:
+            self._record_error(str(error))
+            return
+        with self._lock:
+            first, self._model = self._model is None, model
+        if first and (warning := distortion_warning(msg)):
+            self._node.get_logger().warning(f"{self.topics.camera}: {warning}")
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        with self._lock:
+            self._last_image = time.monotonic()
+            pair = (msg, None) if not self.topics.depth else self._pairing.add_first(stamp_ns(msg.header), msg)
+        if pair is not None:
+            self._deliver(*pair)
+
+    def _on_depth(self, msg: Image) -> None:
+        with self._lock:
+            pair = self._pairing.add_second(stamp_ns(msg.header), msg)
+        if pair is not None:
+            self._deliver(*pair)
+
+    def _deliver(self, image: Image | CompressedImage, depth: Image | None) -> None:
+        with self._lock:
+            model = self._model
+            self._counts["received"] += 1
+            self._counts["waiting_for_camera_info"] += model is None
+        if model is None:
+            self._node.get_logger().warning(f"{self.topics.camera}: no camera_info yet, dropping frames",
+                                            throttle_duration_sec=5.0)  # fmt: skip
+            return
+        try:
+            frame = frame_from_msgs(self.topics.camera, image, depth, model)
+        except ValueError as error:
+            with self._lock:
+                self._counts["malformed"] += 1
+            self._record_error(f"malformed image: {error}")
+            return
+        self._on_frame(frame)
+
+    def _record_error(self, message: str) -> None:
+        with self._lock:
+            self._last_error = message
+        self._node.get_logger().warning(f"{self.topics.camera}: {message}", throttle_duration_sec=2.0)

@@ -1,0 +1,109 @@
+"""Publishers of s4's results, shared by the per-stage nodes and the all-in-one pipeline node,
+so every front end publishes the same topics with the same layout.
+
+- :class:`TrackOutputs`: ``tracks`` (s4/TrackSet), ``tracks/points`` (PointCloud2),
+  ``tracks/markers`` (MarkerArray of polylines) of one camera.
+- :class:`SplatOutputs`: ``splats`` (PointCloud2), ``splats/ellipsoids`` and ``scaffold``
+  (MarkerArrays).
+- :class:`SyncOutputs`: ``clock_offsets`` (s4/ClockOffsetArray) and ``correspondences``
+  (s4/TrackCorrespondences), with the staleness rule applied to the offsets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import PointCloud2
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from s4.msg import ClockOffsetArray, TrackCorrespondences
+from s4.msg import TrackSet as TrackSetMsg
+from s4_core.clock import seconds_to_ns
+from s4_core.correspondences import Correspondences
+from s4_core.offsets import ClockOffset, SyncState
+from s4_core.splat.export import GaussianSnapshot, ellipsoid_markers, pointcloud_array
+from s4_core.tracks import TrackSet
+from s4_ros.markers import scaffold_polylines, splat_ellipsoids, track_polylines
+from s4_ros.point_clouds import latest_track_points, point_cloud_msg
+from s4_ros.qos import output_qos
+from s4_ros.s4_messages import clock_offsets_msg, correspondences_msg, track_set_msg
+
+
+def stamped_header(stamp_ns: int, frame_id: str) -> Header:
+    """A header with an integer-nanosecond stamp."""
+    header = Header(frame_id=frame_id)
+    header.stamp.sec, header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+    return header
+
+
+def offset_with_staleness(offset: ClockOffset, silent_s: float | None, stale_after_s: float, what: str) -> ClockOffset:
+    """``offset`` marked LOST when nothing (``what``: "tracks", "images") came from its camera for
+    ``stale_after_s`` (a dead driver or tracker, which the core cannot see); ``None``: never yet."""
+    if silent_s is None or silent_s <= stale_after_s:
+        return offset
+    return dataclasses.replace(offset, state=SyncState.LOST, reason=f"no {what} for {silent_s:.1f} s")
+
+
+class TrackOutputs:
+    """One camera's track topics, under ``prefix`` (``""`` in a camera namespace, ``"cam0/"`` else)."""
+
+    def __init__(self, node: Node, prefix: str, max_marker_tracks: int) -> None:
+        self._tracks = node.create_publisher(TrackSetMsg, f"{prefix}tracks", output_qos())
+        self._points = node.create_publisher(PointCloud2, f"{prefix}tracks/points", output_qos())
+        self._markers = node.create_publisher(MarkerArray, f"{prefix}tracks/markers", output_qos())
+        self._max_marker_tracks = max_marker_tracks
+
+    def publish(self, tracks: TrackSet, stamp_ns: int) -> None:
+        """Publish the window's tracks, stamped with its newest frame (camera clock)."""
+        header = stamped_header(stamp_ns, tracks.world_frame or tracks.camera)
+        self._tracks.publish(track_set_msg(tracks, header))
+        self._points.publish(point_cloud_msg(latest_track_points(tracks), header))
+        self._markers.publish(track_polylines(tracks, header, max_tracks=self._max_marker_tracks))
+
+
+class SplatOutputs:
+    """The splat model's topics."""
+
+    def __init__(self, node: Node, frame_id: str, max_ellipsoids: int, ellipsoid_sigma: float) -> None:
+        self._splats = node.create_publisher(PointCloud2, "splats", output_qos())
+        self._ellipsoids = node.create_publisher(MarkerArray, "splats/ellipsoids", output_qos())
+        self._scaffold = node.create_publisher(MarkerArray, "scaffold", output_qos())
+        self._frame_id = frame_id
+        self._max_ellipsoids = max_ellipsoids
+        self._sigma = ellipsoid_sigma
+
+    def publish(self, snapshot: GaussianSnapshot, node_paths: np.ndarray | None) -> None:
+        """Publish the Gaussians at the snapshot's time and, when given, the scaffold node paths
+        [Nn, S, 3]."""
+        header = stamped_header(seconds_to_ns(snapshot.t_s), self._frame_id)
+        self._splats.publish(point_cloud_msg(pointcloud_array(snapshot), header))
+        self._ellipsoids.publish(splat_ellipsoids(ellipsoid_markers(snapshot, self._sigma), header, self._max_ellipsoids))
+        if node_paths is not None:
+            self._scaffold.publish(scaffold_polylines(node_paths, header))
+
+
+class SyncOutputs:
+    """The rig's clock offsets and track correspondences."""
+
+    def __init__(self, node: Node, reference_camera: str, frame_id: str) -> None:
+        self._node = node
+        self._offsets = node.create_publisher(ClockOffsetArray, "clock_offsets", output_qos())
+        self._correspondences = node.create_publisher(TrackCorrespondences, "correspondences", output_qos(10))
+        self._reference = reference_camera
+        self._frame_id = frame_id
+
+    def publish_offsets(self, offsets: Sequence[ClockOffset]) -> None:
+        """Publish the offsets now (stamped with the node's clock)."""
+        header = Header(stamp=self._node.get_clock().now().to_msg(), frame_id=self._frame_id)
+        self._offsets.publish(clock_offsets_msg(list(offsets), self._reference, header))
+
+    def publish_correspondences(self, matches: Sequence[Correspondences]) -> Mapping[str, int]:
+        """Publish one message per camera pair; returns the match count per ``"a-b"`` pair."""
+        header = Header(stamp=self._node.get_clock().now().to_msg(), frame_id=self._frame_id)
+        for corr in matches:
+            self._correspondences.publish(correspondences_msg(corr, header))
+        return {f"{c.cam_a}-{c.cam_b}": len(c) for c in matches}

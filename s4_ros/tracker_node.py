@@ -1,0 +1,183 @@
+"""Tracker node: one camera's images -> its tracks over a sliding window (``TrackSet``).
+
+Each camera's tracker is a node named ``tracker`` in the camera's own namespace
+(``/s4/<camera>``), so one ``/**/tracker`` section of a parameter file configures them all.
+Topics (relative, so they live in that namespace):
+
+- subscribes ``image`` (Image, or CompressedImage when ``compressed``), ``camera_info`` and,
+  when ``use_depth``, ``depth`` (aligned, same stamps); remap them onto the camera's topics;
+- publishes ``tracks`` (s4/TrackSet), ``tracks/points`` (PointCloud2, latest position of every
+  3D track) and ``tracks/markers`` (MarkerArray, track polylines), and the camera's status on
+  ``/diagnostics``.
+
+Subscription callbacks only decode and queue frames; a worker timer in its own mutually
+exclusive callback group feeds them to :class:`s4_core.tracking.StreamingTracker` and publishes,
+so a slow optical-flow step never blocks message intake (the queue drops the oldest frames).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+from s4_core.frames import Frame
+from s4_core.tracking import FrameVerdict, GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
+from s4_ros import diagnostics
+from s4_ros.camera_input import CameraInput, CameraTopics
+from s4_ros.config_fields import ParameterGroup
+from s4_ros.diagnostics import DiagnosticsPublisher
+from s4_ros.executors import spin_nodes
+from s4_ros.outputs import TrackOutputs
+from s4_ros.parameters import NodeParameters
+from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
+
+
+@dataclass(frozen=True)
+class TrackerNodeConfig:
+    """Start-up settings of a tracker node.
+
+    Attributes:
+        camera: camera name, given to the tracks and the diagnostics.
+        compressed: the image topic carries sensor_msgs/CompressedImage instead of Image.
+        use_depth: subscribe an aligned depth image (16UC1 millimetres or 32FC1 metres) on depth.
+        world_from_camera: extrinsics, 16 numbers of a row-major 4x4; empty: the camera's own frame is the world.
+        reliability: reliability of the sensor subscriptions, reliable or best_effort.
+        queue_depth: KEEP_LAST depth of the sensor subscriptions.
+        publish_period_s: how often the window's tracks are computed and published, seconds.
+        max_pending_frames: frames waiting for the worker beyond this are dropped, oldest first.
+        max_marker_tracks: most track polylines drawn.
+        stale_after_s: no image for this long makes the camera's diagnostic a warning, seconds.
+    """
+
+    camera: str = "cam0"
+    compressed: bool = False
+    use_depth: bool = False
+    world_from_camera: tuple[float, ...] = ()
+    reliability: str = DEFAULT_RELIABILITY
+    queue_depth: int = DEFAULT_SENSOR_DEPTH
+    publish_period_s: float = 0.2
+    max_pending_frames: int = 30
+    max_marker_tracks: int = 300
+    stale_after_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if len(self.world_from_camera) not in (0, 16):
+            raise ValueError(f"world_from_camera needs 16 numbers (or none), got {len(self.world_from_camera)}")
+        sensor_qos(self.reliability, self.queue_depth)  # raises on an unknown reliability
+
+    @property
+    def extrinsics(self) -> np.ndarray | None:
+        """world_from_camera as [4, 4], or None."""
+        return np.asarray(self.world_from_camera, dtype=np.float64).reshape(4, 4) if self.world_from_camera else None
+
+
+PARAMETER_GROUPS = (
+    ParameterGroup(
+        TrackerNodeConfig(),
+        ranges={"queue_depth": (1, 100), "publish_period_s": (0.01, 10.0), "max_pending_frames": (1, 1000),
+                "max_marker_tracks": (0, 10000), "stale_after_s": (0.1, 3600.0)},
+        read_only=True,
+    ),  # fmt: skip
+    ParameterGroup(
+        StreamingConfig(),
+        prefix="tracking.",
+        ranges={"window_frames": (2, 1000), "keyframe_interval_frames": (1, 1000), "stitch_radius_px": (0.01, 50.0),
+                "queries.grid_step_px": (1, 256), "queries.border_px": (0, 256), "queries.window_px": (1, 63),
+                "queries.min_texture": (0.0, 1.0), "min_valid_steps": (0, 1000), "appearance_radius_px": (0, 32)},
+    ),  # fmt: skip
+    ParameterGroup(
+        GeometricConfig(),
+        prefix="geometric.",
+        ranges={"fb_threshold_px": (0.01, 50.0), "max_depth_step_rel": (0.001, 10.0)},
+    ),
+)
+
+
+class TrackerNode(Node):
+    """Tracks one camera; see the module docstring for topics and threading."""
+
+    def __init__(self, node_name: str = "tracker", **node_kwargs) -> None:
+        """Args: node_name: the node's name; node_kwargs: passed to rclpy's Node (namespace
+        defaults to ``/s4/cam0``; ``cli_args`` carries per-node remappings in the all-in-one)."""
+        node_kwargs.setdefault("namespace", "/s4/cam0")
+        super().__init__(node_name, **node_kwargs)
+        self._diagnostics = DiagnosticsPublisher(self)
+        self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
+        self.config: TrackerNodeConfig = self._params.configs[""]
+        self._lock = threading.Lock()
+        self._pending: deque[Frame] = deque(maxlen=self.config.max_pending_frames)
+        self._dropped_by_queue = 0
+        self._malformed_reported = 0
+        self._tracker = self._new_tracker()
+        self._create_io()
+        self.get_logger().info(f"tracking camera {self.config.camera}")
+
+    def _new_tracker(self) -> StreamingTracker:
+        backend = GeometricBackend(self._params.configs["geometric."])
+        return StreamingTracker(self.config.camera, backend, self._params.configs["tracking."])
+
+    def _create_io(self) -> None:
+        config = self.config
+        input_group, work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        topics = CameraTopics(config.camera, "image", "camera_info", "depth" if config.use_depth else "",
+                              config.compressed, config.extrinsics)  # fmt: skip
+        self._input = CameraInput(self, topics, sensor_qos(config.reliability, config.queue_depth), input_group, self._queue)
+        self._outputs = TrackOutputs(self, "", config.max_marker_tracks)
+        self.create_timer(config.publish_period_s, self._work, callback_group=work_group)
+
+    def _reconfigure(self, _prefix: str, _config) -> None:
+        """A tracking parameter changed: restart the stream with the new settings."""
+        with self._lock:
+            self._tracker = self._new_tracker()
+
+    def _queue(self, frame: Frame) -> None:
+        with self._lock:
+            self._dropped_by_queue += len(self._pending) == self._pending.maxlen
+            self._pending.append(frame)
+
+    # ---- work (own callback group) -----------------------------------------------------------
+
+    def _work(self) -> None:
+        with self._lock:
+            frames, tracker = list(self._pending), self._tracker
+            self._pending.clear()
+        verdicts = [tracker.push(frame) for frame in frames]
+        if any(v in (FrameVerdict.ACCEPTED, FrameVerdict.KEYFRAME, FrameVerdict.RESTARTED) for v in verdicts):
+            self._outputs.publish(tracker.window_tracks(), frames[-1].stamp_ns)
+        self._publish_diagnostics(tracker)
+
+    def _publish_diagnostics(self, tracker: StreamingTracker) -> None:
+        stream, intake = tracker.health(), self._input.health()
+        with self._lock:
+            dropped = self._dropped_by_queue
+        values = {**dataclasses.asdict(intake), **dataclasses.asdict(stream), "dropped_by_queue": dropped}
+        values["silent_s"] = f"{intake.silent_s:.1f}"
+        if intake.silent_s > self.config.stale_after_s:
+            level, message = diagnostics.WARN, f"no images for {intake.silent_s:.1f} s"
+        elif not intake.has_model:
+            level, message = diagnostics.WARN, "waiting for camera_info"
+        elif stream.frozen:
+            level, message = diagnostics.WARN, "camera frozen (identical images)"
+        elif intake.malformed > self._malformed_reported:
+            level, message = diagnostics.WARN, f"malformed images: {intake.last_error}"
+            self._malformed_reported = intake.malformed
+        else:
+            level, message = diagnostics.OK, "tracking"
+        self._diagnostics.publish([diagnostics.camera_status(self.get_name(), self.config.camera, level, message, values)])
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run one tracker node until shutdown."""
+    try:
+        with rclpy.init(args=args):
+            spin_nodes([TrackerNode()])
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass

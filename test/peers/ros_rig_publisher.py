@@ -1,0 +1,132 @@
+"""Publisher peer: streams a tiny synthetic rig (s4_core.synth) as a camera driver would.
+
+Each camera publishes image + camera_info + aligned depth with identical stamps in its own
+clock, in stamp order at real-time pace; the recording loops with stamps shifted by its
+length. ``cam0`` sends rgb8 Image + 32FC1 depth; ``cam1`` JPEG CompressedImage + 16UC1 depth.
+
+Faults, for robustness tests: ``--stop-camera NAME --stop-after-s T`` silences a camera after
+T seconds; ``--malformed-every N`` replaces every N-th cam0 image by one with too few bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import rclpy
+from rclpy.signals import SignalHandlerOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+
+from s4_core.imaging import from_depth_m
+from s4_core.synth import SynthConfig, SyntheticWorld
+from s4_ros.camera_info import camera_info_msg
+from s4_ros.image_messages import compressed_image_msg, image_msg
+from s4_ros.qos import sensor_qos
+
+#: How each synthetic camera publishes: image kind, depth encoding.
+CAMERA_STYLE = {"cam0": ("raw", "32FC1"), "cam1": ("jpeg", "16UC1")}
+
+
+def topics(camera: str) -> dict[str, str]:
+    """The driver topics of a camera (the rig file the test writes points at these)."""
+    image = f"/{camera}/image_raw" + ("/compressed" if CAMERA_STYLE[camera][0] == "jpeg" else "")
+    return {"image_topic": image, "info_topic": f"/{camera}/camera_info", "depth_topic": f"/{camera}/depth"}
+
+
+def synth_config(overrides: dict) -> SynthConfig:
+    """The tiny rig of the tests: two cameras, 160x120, known offsets, no drift."""
+    base = dict(num_cameras=2, duration_s=2.5, size_wh=(160, 120), offsets_s=(0.0, 0.137), drift_ppm=(0.0, 0.0))
+    return SynthConfig(**{**base, **overrides})
+
+
+def header(stamp_ns: int, frame_id: str) -> Header:
+    h = Header(frame_id=frame_id)
+    h.stamp.sec, h.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
+    return h
+
+
+def prepared_messages(world: SyntheticWorld) -> list[tuple[int, str, list]]:
+    """(stamp_ns, camera, [(kind, message)]) for every frame of every camera, in stamp order."""
+    out = []
+    for i, camera in enumerate(world.cameras):
+        style, depth_encoding = CAMERA_STYLE[camera.name]
+        for frame in world.frames(i):
+            def h() -> Header:  # one header object per message: they are restamped in place
+                return header(frame.stamp_ns, f"{camera.name}_optical")
+
+            image = image_msg(frame.rgb, "rgb8", h()) if style == "raw" else compressed_image_msg(frame.rgb, "rgb8", h(), "jpeg")
+            depth = image_msg(from_depth_m(frame.depth_m, depth_encoding), depth_encoding, h())
+            out.append((frame.stamp_ns, camera.name, [("image", image), ("info", camera_info_msg(camera, h())), ("depth", depth)]))
+    return sorted(out, key=lambda item: item[0])
+
+
+def restamped(msg, shift_ns: int):
+    """The message with its header stamp moved by ``shift_ns`` (in place; messages are reused)."""
+    stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec + shift_ns
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+    return msg
+
+
+def malformed(image: Image) -> Image:
+    """An Image whose data is shorter than step * height."""
+    return Image(header=image.header, height=image.height, width=image.width, encoding=image.encoding,
+                 step=image.step, data=bytes(image.data)[: len(image.data) // 2])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--synth", default="{}", help="JSON overrides of the SynthConfig")
+    parser.add_argument("--run-s", type=float, default=30.0)
+    parser.add_argument("--stop-camera", default="")
+    parser.add_argument("--stop-after-s", type=float, default=1e9)
+    parser.add_argument("--malformed-every", type=int, default=0)
+    args = parser.parse_args()
+    world = SyntheticWorld(synth_config(json.loads(args.synth)))
+    messages = prepared_messages(world)
+    period_ns = int(world.config.duration_s * 1e9)
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)  # SIGTERM simply ends this peer
+    node = rclpy.create_node("s4_test_rig_publisher")
+    qos = sensor_qos("reliable", 5)
+    publishers = {}
+    for camera in world.cameras:
+        t = topics(camera.name)
+        publishers[camera.name] = {
+            "image": node.create_publisher(_image_type(camera.name), t["image_topic"], qos),
+            "info": node.create_publisher(CameraInfo, t["info_topic"], qos),
+            "depth": node.create_publisher(Image, t["depth_topic"], qos),
+        }
+    print(f"publishing {len(messages)} frames per loop", flush=True)
+    start = time.monotonic()
+    first_ns = messages[0][0]
+    sent = 0
+    loop = 0
+    while time.monotonic() - start < args.run_s:
+        for stamp_ns, camera, parts in messages:
+            due = start + (stamp_ns - first_ns + loop * period_ns) / 1e9
+            time.sleep(max(0.0, due - time.monotonic()))
+            elapsed = time.monotonic() - start
+            if elapsed > args.run_s:
+                break
+            if camera == args.stop_camera and elapsed > args.stop_after_s:
+                continue
+            sent += 1
+            for kind, msg in parts:
+                if kind == "image" and args.malformed_every and camera == "cam0" and sent % args.malformed_every == 0:
+                    msg = malformed(msg)
+                publishers[camera][kind].publish(msg)
+        loop += 1
+        for _, _, parts in messages:
+            for _, msg in parts:
+                restamped(msg, period_ns)
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+def _image_type(camera: str) -> type:
+    return Image if CAMERA_STYLE[camera][0] == "raw" else CompressedImage
+
+
+if __name__ == "__main__":
+    main()

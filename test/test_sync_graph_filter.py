@@ -1,0 +1,60 @@
+"""Known-answer tests of the pair-graph solve and the per-camera lock filter."""
+
+import numpy as np
+
+from s4_core.offsets import SyncState
+from s4_core.sync import ClockFilterConfig, ClockOffsetFilter, OffsetMeasurement, PairOffset, solve_offsets_on_pair_graph
+
+
+def _pair(a, b, d, sd=1e-4, ok=True):
+    return PairOffset(a, b, d, sd, 0.0, 1 / 30, 50, ok, "" if ok else "no matches")
+
+
+TRUE = {"c0": 0.0, "c1": 0.037, "c2": -1.2, "c3": 2.4}
+
+
+def test_graph_recovers_offsets_and_rejects_an_inconsistent_pair():
+    names = list(TRUE)
+    pairs = [_pair(a, b, TRUE[b] - TRUE[a]) for i, a in enumerate(names) for b in names[i + 1:]]
+    pairs[1] = _pair("c0", "c2", TRUE["c2"] + 0.1)  # one wrong pair: breaks its cycles
+    out = solve_offsets_on_pair_graph(names, "c0", pairs)
+    for c, v in TRUE.items():
+        assert out[c].resolved and abs(out[c].offset_s - v) < 1e-6
+        assert 0 <= out[c].stddev_s < 1.2e-4  # pair stddev 1e-4 with the 5e-5 floor in quadrature
+
+
+def test_graph_leaves_an_unconnected_camera_unresolved_with_a_reason():
+    pairs = [_pair("c0", "c1", 0.037), _pair("c0", "c2", 0.0, ok=False), _pair("c1", "c2", 0.0, ok=False)]
+    out = solve_offsets_on_pair_graph(["c0", "c1", "c2"], "c0", pairs)
+    assert out["c1"].resolved and abs(out["c1"].offset_s - 0.037) < 1e-9
+    assert not out["c2"].resolved and "no matches" in out["c2"].reason and np.isnan(out["c2"].offset_s)
+
+
+def test_filter_locks_tracks_drift_then_loses_and_reacquires_after_a_clock_jump():
+    f = ClockOffsetFilter("c1", ClockFilterConfig())
+    drift = 30e-6
+    for k in range(10):
+        t = 2.0 * k
+        f.update(OffsetMeasurement(t, 0.5 + drift * t, 1e-4))
+    est = f.offset(18.0)
+    assert est.state is SyncState.LOCKED and abs(est.offset_s - (0.5 + drift * 18)) < 1e-4
+    assert abs(est.drift_ppm - 30.0) < 10.0
+    assert f.update(OffsetMeasurement(20.0, 0.9, 1e-4)) is SyncState.LOCKED  # one outlier is tolerated
+    assert f.update(OffsetMeasurement(22.0, 0.9, 1e-4)) is SyncState.LOST
+    lost = f.offset()
+    assert "jump" in lost.reason and np.isnan(lost.offset_s)
+    f.update(OffsetMeasurement(24.0, 0.9, 1e-4))
+    assert f.state is SyncState.LOCKED and abs(f.offset().offset_s - 0.9) < 1e-3
+
+
+def test_filter_needs_consistent_evidence_and_loses_a_silent_camera():
+    f = ClockOffsetFilter("c1", ClockFilterConfig(evidence_timeout_s=5.0))
+    f.update(OffsetMeasurement(0.0, 0.2, 1e-4))
+    assert f.state is SyncState.INITIALIZING
+    f.update(OffsetMeasurement(2.0, 0.6, 1e-4))  # disagrees: still no lock
+    assert f.state is SyncState.INITIALIZING and f.offset().reason
+    f.update(OffsetMeasurement(4.0, 0.6, 1e-4))
+    assert f.state is SyncState.LOCKED
+    assert f.no_evidence(6.0, "no new frames") is SyncState.LOCKED
+    assert f.no_evidence(12.0, "no new frames") is SyncState.LOST
+    assert "no new frames" in f.offset().reason
