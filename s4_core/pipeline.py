@@ -76,6 +76,8 @@ class PipelineUpdate:
         tracks: camera -> its TrackSet over the window the estimate used.
         correspondences: matched tracks of the camera pairs in that window.
         splats: the Gaussians at ``stamp_ns``, or None while the splat model is off or not ready.
+        scaffold_paths: world positions [Nn, S, 3] of every scaffold node sampled along its
+            spline over the model's window, or None with ``splats``.
     """
 
     stamp_ns: int
@@ -83,6 +85,7 @@ class PipelineUpdate:
     tracks: dict[str, TrackSet]
     correspondences: list[Correspondences]
     splats: GaussianSnapshot | None
+    scaffold_paths: np.ndarray | None = None
 
 
 class StreamingPipeline:
@@ -173,10 +176,11 @@ class StreamingPipeline:
         windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
         offsets = self._sync.update(windows)
         self._maybe_start_splats(windows, offsets)
-        snapshot = None
+        snapshot, scaffold_paths = None, None
         if self._splats is not None:
             start_s, end_s = self._splats.supported_interval_s
             snapshot = self._splats.gaussians_at(float(np.clip(stamp_ns / NS_PER_S, start_s, end_s)))
+            scaffold_paths = self._splats.scaffold_polylines()[1]
         log.info("estimate at %.3f s: %s", stamp_ns / NS_PER_S, _describe(offsets))
         return PipelineUpdate(
             stamp_ns=stamp_ns,
@@ -184,6 +188,7 @@ class StreamingPipeline:
             tracks=windows,
             correspondences=self._sync.last_correspondences(),
             splats=snapshot,
+            scaffold_paths=scaffold_paths,
         )
 
     def _maybe_start_splats(self, windows: Mapping[str, TrackSet], offsets: Mapping[str, ClockOffset]) -> None:

@@ -7,9 +7,8 @@ run one code path. Topics (relative to the node's namespace, ``/s4`` by default;
 - subscribes each camera's image (raw or compressed), camera_info and aligned depth;
 - publishes ``clock_offsets`` every ``publish_period_s``; at every pipeline estimate
   ``<camera>/tracks`` (+ ``/points``, ``/markers``), ``correspondences``, ``splats`` and
-  ``splats/ellipsoids``; ``synced/<camera>/...`` restamped images; a status per camera on
-  ``/diagnostics``. (``scaffold`` comes only from the distributed splat node: the pipeline does
-  not hand out its motion scaffold.)
+  ``splats/ellipsoids``, ``scaffold``; ``synced/<camera>/...`` restamped images; a status per
+  camera on ``/diagnostics``.
 
 Callbacks decode and queue frames; a worker timer in its own mutually exclusive callback group
 pushes them into the pipeline (the queue drops the oldest frames when it cannot keep up). The
@@ -190,7 +189,7 @@ class AllInOneNode(Node):
             self._track_outputs[camera].publish(tracks, int(tracks.stamps_ns[-1]))
         counts = self._sync_outputs.publish_correspondences(update.correspondences)
         if update.splats is not None:
-            self._splat_outputs.publish(update.splats, None)
+            self._splat_outputs.publish(update.splats, update.scaffold_paths)
         with self._lock:
             self._matches = dict(counts)
 

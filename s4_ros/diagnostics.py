@@ -16,7 +16,9 @@ from std_msgs.msg import Header
 OK, WARN, ERROR, STALE = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR, DiagnosticStatus.STALE
 
 
-def camera_status(node_name: str, camera: str, level: bytes, message: str, values: Mapping[str, object] | None = None) -> DiagnosticStatus:
+def camera_status(
+    node_name: str, camera: str, level: bytes, message: str, values: Mapping[str, object] | None = None
+) -> DiagnosticStatus:
     """One camera's status as seen by one node."""
     return DiagnosticStatus(
         level=level,

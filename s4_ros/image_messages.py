@@ -68,4 +68,5 @@ def frame_from_msgs(
     depth_m = None
     if depth is not None:
         depth_m = to_depth_m(decode_image_msg(depth).pixels, depth.encoding)
-    return Frame(camera=camera, stamp_ns=stamp_ns(image.header), rgb=to_rgb8(decoded.pixels, decoded.encoding), depth_m=depth_m, model=model)
+    rgb = to_rgb8(decoded.pixels, decoded.encoding)
+    return Frame(camera=camera, stamp_ns=stamp_ns(image.header), rgb=rgb, depth_m=depth_m, model=model)

@@ -186,10 +186,8 @@ class SyncNode(Node):
         now = time.monotonic()
         with self._lock:
             offsets, arrivals = dict(self._offsets), dict(self._track_arrival)
-        return {
-            name: offset_with_staleness(o, now - arrivals[name] if name in arrivals else None, self.config.stale_after_s, "tracks")
-            for name, o in offsets.items()
-        }
+        silent = {name: now - arrivals[name] for name in arrivals}
+        return {name: offset_with_staleness(o, silent.get(name), self.config.stale_after_s, "tracks") for name, o in offsets.items()}
 
     def _publish_offsets(self) -> None:
         self._outputs.publish_offsets(list(self.current_offsets().values()))

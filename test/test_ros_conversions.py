@@ -89,7 +89,8 @@ def test_frame_from_image_and_16uc1_depth(rng):
     depth_m = rng.uniform(0.5, 3.0, (9, 13)).astype(np.float32)
     depth_m[0, 0] = np.nan
     depth = image_msg(from_depth_m(depth_m, "16UC1"), "16UC1", HEADER)
-    frame = frame_from_msgs("cam0", _over_the_wire(image_msg(rgb[..., ::-1].copy(), "bgr8", HEADER)), _over_the_wire(depth), _camera())
+    bgr = _over_the_wire(image_msg(rgb[..., ::-1].copy(), "bgr8", HEADER))
+    frame = frame_from_msgs("cam0", bgr, _over_the_wire(depth), _camera())
     assert frame.stamp_ns == 1_700_000_001_250_000_000
     np.testing.assert_array_equal(frame.rgb, rgb)
     assert np.isnan(frame.depth_m[0, 0])

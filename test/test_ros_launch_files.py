@@ -28,8 +28,6 @@ NODE_PARAMETERS = {
     name: {p for group in module.PARAMETER_GROUPS for p in group.names()} for name, module in NODE_MODULES.items()
 }
 
-#: Topics only the distributed nodes publish: the streaming pipeline does not hand out its scaffold.
-ALL_IN_ONE_LACKS = {"/s4/scaffold"}
 
 RVIZ_TYPES = {
     "rviz_default_plugins/MarkerArray": "visualization_msgs/msg/MarkerArray",
@@ -184,8 +182,7 @@ def test_rviz_config_shows_published_topics_with_matching_types(example_rig_node
         shown.append((topic, msg_type))
     assert len(shown) >= 7
     for variant, published in example_rig_publishers.items():
-        expected = [s for s in shown if variant == "distributed" or s[0] not in ALL_IN_ONE_LACKS]
-        missing = [s for s in expected if s not in published]
+        missing = [s for s in shown if s not in published]
         assert not missing, f"RViz shows topics the {variant} variant does not publish: {missing}"
     kinds = {t for t, _ in shown}
     for needed in ("/s4/cam0/tracks/markers", "/s4/splats", "/s4/splats/ellipsoids", "/s4/scaffold", "/s4/synced/cam0/image_raw"):

@@ -129,7 +129,7 @@ def recording(tmp_path_factory) -> Recording:
     (tmp / "params.yaml").write_text(yaml.safe_dump(TEST_PARAMETERS))
     env = dict(os.environ, ROS_DOMAIN_ID=str(random.SystemRandom().randint(1, 101)),
                ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1",
-               PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "test"), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+               PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "test")]))  # fmt: skip
     old_env = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
     os.environ.update({k: env[k] for k in old_env})
     start = time.monotonic()

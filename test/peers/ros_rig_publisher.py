@@ -53,12 +53,15 @@ def prepared_messages(world: SyntheticWorld) -> list[tuple[int, str, list]]:
     for i, camera in enumerate(world.cameras):
         style, depth_encoding = CAMERA_STYLE[camera.name]
         for frame in world.frames(i):
-            def h() -> Header:  # one header object per message: they are restamped in place
-                return header(frame.stamp_ns, f"{camera.name}_optical")
-
-            image = image_msg(frame.rgb, "rgb8", h()) if style == "raw" else compressed_image_msg(frame.rgb, "rgb8", h(), "jpeg")
-            depth = image_msg(from_depth_m(frame.depth_m, depth_encoding), depth_encoding, h())
-            out.append((frame.stamp_ns, camera.name, [("image", image), ("info", camera_info_msg(camera, h())), ("depth", depth)]))
+            # one header object per message: they are restamped in place
+            image_h, info_h, depth_h = (header(frame.stamp_ns, f"{camera.name}_optical") for _ in range(3))
+            if style == "raw":
+                image = image_msg(frame.rgb, "rgb8", image_h)
+            else:
+                image = compressed_image_msg(frame.rgb, "rgb8", image_h, "jpeg")
+            depth = image_msg(from_depth_m(frame.depth_m, depth_encoding), depth_encoding, depth_h)
+            parts = [("image", image), ("info", camera_info_msg(camera, info_h)), ("depth", depth)]
+            out.append((frame.stamp_ns, camera.name, parts))
     return sorted(out, key=lambda item: item[0])
 
 

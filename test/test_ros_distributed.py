@@ -1,0 +1,116 @@
+"""The distributed variant over real DDS: one tracker process per camera, the sync and splat nodes.
+
+Started the way ``launch/s4_distributed.launch.py`` starts them (tracker ``tracker`` in
+``/s4/<camera>``, inputs remapped onto the camera's topics, extrinsics as a parameter), fed by
+the synthetic rig publisher; the test checks that the stages talk to each other: both cameras'
+TrackSets reach the sync node, which publishes offsets and correspondences, and the splat node
+builds its model from the reference tracks.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import pytest
+import yaml
+
+rclpy = pytest.importorskip("rclpy")
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from conftest import REPO_ROOT  # noqa: E402
+from peers.ros_rig_publisher import CAMERA_STYLE, synth_config, topics  # noqa: E402
+from s4.msg import ClockOffset, ClockOffsetArray, TrackCorrespondences, TrackSet  # noqa: E402
+from s4_core.synth import SyntheticWorld  # noqa: E402
+from s4_ros.qos import output_qos  # noqa: E402
+from s4_ros.s4_messages import track_set_from_msg  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+DEADLINE_S = 60.0
+WANTED = {
+    "/s4/cam0/tracks": TrackSet,
+    "/s4/cam1/tracks": TrackSet,
+    "/s4/clock_offsets": ClockOffsetArray,
+    "/s4/correspondences": TrackCorrespondences,
+    "/s4/scaffold": MarkerArray,
+}
+PARAMETERS = {
+    "/**/tracker": {"ros__parameters": {"publish_period_s": 0.5, "tracking": {"queries": {"grid_step_px": 12}}}},
+    "/**/sync": {"ros__parameters": {"sync": {"reestimate_period_s": 1.0, "window": {"match": {"max_tracks": 80}}}}},
+    "/**/splat": {"ros__parameters": {"max_pending_frames": 2, "splat": {"steps_per_frame": 1}}},
+}
+
+
+def _tracker_command(camera, rig_params: str) -> list[str]:
+    t = topics(camera.name)
+    extrinsics = "[" + ", ".join(repr(float(v)) for v in camera.world_from_camera.ravel()) + "]"  # all doubles
+    return [
+        sys.executable, str(REPO_ROOT / "scripts" / "tracker_node"), "--ros-args",
+        "-r", f"__ns:=/s4/{camera.name}", "-r", f"image:={t['image_topic']}", "-r", f"camera_info:={t['info_topic']}",
+        "-r", f"depth:={t['depth_topic']}", "-p", f"camera:={camera.name}", "-p", "use_depth:=true",
+        "-p", f"compressed:={str(CAMERA_STYLE[camera.name][0] == 'jpeg').lower()}",
+        "-p", f"world_from_camera:={extrinsics}", "--params-file", rig_params,
+    ]  # fmt: skip
+
+
+def test_distributed_nodes_work_together(tmp_path):
+    world = SyntheticWorld(synth_config({}))
+    cameras = [{"name": c.name, **topics(c.name), "compressed": CAMERA_STYLE[c.name][0] == "jpeg",
+                "world_from_camera": c.world_from_camera.ravel().tolist()} for c in world.cameras]  # fmt: skip
+    (tmp_path / "rig.yaml").write_text(yaml.safe_dump({"reference_camera": "cam0", "cameras": cameras}))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMETERS))
+    env = dict(os.environ, ROS_DOMAIN_ID=str(random.SystemRandom().randint(1, 101)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+               PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "test")]))  # fmt: skip
+    stage_args = ["--ros-args", "-r", "__ns:=/s4", "-p", f"rig_file:={tmp_path / 'rig.yaml'}",
+                  "--params-file", str(tmp_path / "params.yaml")]  # fmt: skip
+    commands = [
+        [sys.executable, "-m", "peers.ros_rig_publisher", "--run-s", str(DEADLINE_S)],
+        *(_tracker_command(c, str(tmp_path / "params.yaml")) for c in world.cameras),
+        [sys.executable, str(REPO_ROOT / "scripts" / "sync_node"), *stage_args],
+        [sys.executable, str(REPO_ROOT / "scripts" / "splat_node"), *stage_args],
+    ]
+    logs = [tmp_path / f"process{i}.log" for i in range(len(commands))]  # files: a full pipe would stall a node
+    processes = [subprocess.Popen(c, cwd=REPO_ROOT / "test", env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                 for c, log in zip(commands, logs)]  # fmt: skip
+    received: dict[str, list] = defaultdict(list)
+    old = {k: os.environ.get(k) for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
+    os.environ.update({k: env[k] for k in old})
+    rclpy.init()
+    try:
+        node = rclpy.create_node("s4_test_distributed")
+        for topic, msg_type in WANTED.items():
+            node.create_subscription(msg_type, topic, lambda m, t=topic: received[t].append(m), output_qos(20))
+        start = time.monotonic()
+        while time.monotonic() - start < DEADLINE_S and (set(WANTED) - set(received)):
+            rclpy.spin_once(node, timeout_sec=0.1)
+            if any(p.poll() is not None for p in processes[1:]):
+                break  # a node died: reported below with its output
+        node.destroy_node()
+    finally:
+        rclpy.shutdown()
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.wait(timeout=20)
+        outputs = [log.read_text() for log in logs]
+    died = [f"{' '.join(c[1:3])} exited {p.returncode}:\n{o[-2000:]}" for c, p, o in zip(commands, processes, outputs)
+            if p.returncode not in (0, -15)]  # fmt: skip
+    assert not died, "\n".join(died)
+    missing = sorted(set(WANTED) - set(received))
+    assert not missing, f"never received {missing}; node output tails:\n" + "\n---\n".join(o[-1500:] for o in outputs[1:])
+    for camera in ("cam0", "cam1"):
+        tracks = track_set_from_msg(received[f"/s4/{camera}/tracks"][-1])
+        assert tracks.camera == camera and tracks.xyz is not None and tracks.num_tracks > 10
+    offsets = received["/s4/clock_offsets"][-1]
+    assert {o.camera for o in offsets.offsets} == {"cam0", "cam1"}
+    assert next(o for o in offsets.offsets if o.camera == "cam0").state == ClockOffset.STATE_LOCKED
+    corr = received["/s4/correspondences"][-1]
+    assert (corr.camera_a, corr.camera_b) == ("cam0", "cam1") and len(corr.ids_a) == len(corr.ids_b)
+    assert len(received["/s4/scaffold"][-1].markers) > 1, "the splat node drew no scaffold"
