@@ -26,6 +26,7 @@ from s4_core.offsets import ClockOffset, SyncState
 from s4_core.splat.export import GaussianSnapshot
 from s4_core.splat.model import SplatModel, SplatModelConfig
 from s4_core.sync.clock_filter import ClockFilterConfig
+from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
 from s4_core.tracking.input_gate import FrameVerdict
@@ -44,6 +45,7 @@ class PipelineConfig:
             enough shared motion to time it (default 8 s).
         sync_window: per-window matching and timing.
         clock_filter: per-camera offset/drift filter and lock logic.
+        depth_history: recent depth images kept per calibrated RGB-D camera for the sync.
         reestimate_period_s: reference-clock seconds between two offset estimates.
         splats: the 4D Gaussian model, or None to run without it (tracks and offsets only).
         splat_camera_stride: train the splat model on every n-th frame of each camera, bounding
@@ -55,6 +57,7 @@ class PipelineConfig:
     )
     sync_window: WindowSyncConfig = field(default_factory=WindowSyncConfig)
     clock_filter: ClockFilterConfig = field(default_factory=ClockFilterConfig)
+    depth_history: DepthHistoryConfig = field(default_factory=DepthHistoryConfig)
     reestimate_period_s: float = 2.0
     splats: SplatModelConfig | None = None
     splat_camera_stride: int = 3
@@ -122,6 +125,9 @@ class StreamingPipeline:
             ),
             calibrations,
         )
+        self._depth_histories = {
+            name: DepthHistory(model, config.depth_history) for name, model in cameras.items() if model is not None
+        }
         self._splats: SplatModel | None = None
         self._frames_seen = {name: 0 for name in cameras}
         self._newest_frame: dict[str, Frame] = {}
@@ -144,6 +150,8 @@ class StreamingPipeline:
             return []
         self._frames_seen[frame.camera] += 1
         self._newest_frame[frame.camera] = frame
+        if frame.depth_m is not None and frame.camera in self._depth_histories:
+            self._depth_histories[frame.camera].push(frame.stamp_ns, frame.depth_m)
         self._train_splats(frame)
         if frame.camera != self.reference_camera or not self._estimate_due(frame.stamp_ns):
             return []
@@ -174,7 +182,8 @@ class StreamingPipeline:
         self._last_estimate_ns = stamp_ns
         windows = {name: tracker.window_tracks() for name, tracker in self._trackers.items()}
         windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
-        offsets = self._sync.update(windows)
+        depth = {name: h for name, h in self._depth_histories.items() if h.num_frames and name in windows}
+        offsets = self._sync.update(windows, depth or None)
         self._maybe_start_splats(windows, offsets)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:

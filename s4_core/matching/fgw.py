@@ -4,9 +4,11 @@ Why FGW: each camera's 3D tracks live in its own world frame (unknown rigid pose
 unknown scale) and its own clock. The Gromov-Wasserstein term compares distances *within* each
 camera's tracks, which a similarity transform leaves unchanged once divided by a robust scale;
 the Wasserstein (feature) term compares descriptors, and, when the two cameras share a world
-frame (calibrated extrinsics) or calibrated intrinsics+extrinsics in RGB-only mode, the actual
-positions (3D distance, or epipolar distance in pixels). All per-track quantities are time means,
-which do not depend on the unknown clock offset.
+frame (calibrated extrinsics) or calibrated intrinsics+extrinsics in RGB-only mode, the tracks'
+paths (partial chamfer in 3D, epipolar chamfer in pixels; :mod:`.track_paths`), which do not
+depend on the unknown clock offset. The structure term uses time means (exact once an offset
+hint restricts both sides to the common capture interval). Only tracks that move in the image
+are matched when both sides have enough of them: static tracks carry no timing.
 
 Partial visibility: by default the plan is the exact *balanced* FGW (``ot.gromov.
 fused_gromov_wasserstein``, 0.1 s at 500x500), and tracks the other camera does not see are
@@ -29,9 +31,15 @@ from s4_core.correspondences import Correspondences
 from s4_core.matching.epipolar import fundamental_matrix, sampson_distance_px
 from s4_core.matching.track_geometry import (
     common_stamp_masks,
-    farthest_point_subsample,
+    image_motion_px,
     normalized_distance_matrix,
     track_mean_positions,
+)
+from s4_core.matching.track_paths import (
+    epipolar_sample_distance,
+    euclidean_sample_distance,
+    partial_chamfer,
+    path_samples,
 )
 from s4_core.tracks import TrackSet
 
@@ -47,8 +55,14 @@ class FgwMatchConfig:
             feature term; 1 ignores descriptors and positions.
         cross_term_weight: weight of the position cross term (shared frame / epipolar) inside
             the feature cost, relative to the descriptor term.
-        max_tracks: subsample each side to at most this many tracks (FGW is cubic-ish in N).
+        max_tracks: keep at most this many tracks per side, the longest-seen first (FGW is
+            cubic-ish in N, and long tracks carry the most timing).
         min_seen_frames: tracks visible in fewer frames of the compared range are left out.
+        min_image_motion_px: a track whose pixel positions spread (RMS radius) less than this
+            is static for the (static) camera; only moving tracks are matched when both sides
+            have enough of them, since static tracks carry no timing and, being most of a real
+            scene, would dominate the plan.
+        path_samples: samples per track path for the time-shift-invariant cross term.
         partial_mass: transported mass fraction for POT's partial FGW; None for balanced FGW.
         min_relative_mass: keep a mutual-argmax match when its plan mass is at least this
             fraction of its row and column mass.
@@ -63,8 +77,10 @@ class FgwMatchConfig:
 
     structure_weight: float = 0.5
     cross_term_weight: float = 1.0
-    max_tracks: int = 500
-    min_seen_frames: int = 5
+    max_tracks: int = 300
+    min_seen_frames: int = 10
+    min_image_motion_px: float = 2.0
+    path_samples: int = 10
     partial_mass: float | None = None
     min_relative_mass: float = 0.5
     max_distance_inconsistency: float = 0.2
@@ -79,6 +95,7 @@ class _Side:
 
     index: np.ndarray  # [n] int64 into the TrackSet's tracks
     mean: np.ndarray  # [n, 3] or [n, 2]
+    path: np.ndarray  # [n, S, 3] or [n, S, 2] samples of each track's path in the compared range
     raw_dist: np.ndarray  # [n, n] distances between means, camera units
     scale: float  # median off-diagonal of raw_dist
 
@@ -173,11 +190,17 @@ def confident_mutual_matches(plan: np.ndarray, min_relative_mass: float) -> tupl
 
 def _candidate_side(tracks: TrackSet, frame_mask: np.ndarray, use_3d: bool, config: FgwMatchConfig) -> _Side:
     mean, seen = track_mean_positions(tracks, frame_mask, use_3d)
-    ok = np.flatnonzero((seen >= config.min_seen_frames) & np.all(np.isfinite(mean), axis=1))
-    conf = np.where(tracks.visible, tracks.confidence, 0.0).sum(axis=0) / np.maximum(tracks.visible.sum(axis=0), 1)
-    chosen = ok[farthest_point_subsample(mean[ok], conf[ok], config.max_tracks)]
+    ok = (seen >= config.min_seen_frames) & np.all(np.isfinite(mean), axis=1)
+    moving = ok & (image_motion_px(tracks, frame_mask) >= config.min_image_motion_px)
+    if np.count_nonzero(moving) >= config.min_matches:
+        ok = moving
+    candidates = np.flatnonzero(ok)
+    chosen = candidates[np.argsort(-seen[candidates], kind="stable")[: config.max_tracks]]
+    pos = tracks.xyz if use_3d else tracks.uv
+    valid = tracks.visible & frame_mask[:, None] & np.all(np.isfinite(pos), axis=-1)
     raw_dist, scale = normalized_distance_matrix(mean[chosen])
-    return _Side(index=chosen, mean=mean[chosen], raw_dist=raw_dist * scale, scale=scale)
+    path = path_samples(pos[:, chosen], valid[:, chosen], config.path_samples)
+    return _Side(index=chosen, mean=mean[chosen], path=path, raw_dist=raw_dist * scale, scale=scale)
 
 
 def _feature_cost(
@@ -189,20 +212,22 @@ def _feature_cost(
     cameras: tuple[PinholeCamera, PinholeCamera] | None,
     config: FgwMatchConfig,
 ) -> np.ndarray:
-    """Linear FGW cost [n, m]: descriptor distance plus the optional position cross term."""
+    """Linear FGW cost [n, m]: descriptor distance plus the optional path cross term.
+
+    The cross term compares *paths* (:mod:`.track_paths`), not time means: it needs no clock
+    offset, and with an offset hint the paths are cut to the common capture interval.
+    """
     cost = np.zeros((len(side_a.index), len(side_b.index)))
     da, db = a.descriptors[side_a.index], b.descriptors[side_b.index]
     if da.shape[1] == db.shape[1] and da.shape[1] > 0:
         cost += _robustly_scaled(ot.dist(_unit_rows(da), _unit_rows(db)))
     scale = 0.5 * (side_a.scale + side_b.scale)
     if use_3d and a.world_frame and a.world_frame == b.world_frame:
-        cross = ot.dist(side_a.mean, side_b.mean, metric="euclidean") / scale
+        cross = partial_chamfer(side_a.path, side_b.path, euclidean_sample_distance) / scale
         cost += config.cross_term_weight * cross
     elif not use_3d and cameras is not None:
-        F = fundamental_matrix(*cameras)
-        uv_a = np.broadcast_to(side_a.mean[:, None, :], cost.shape + (2,))
-        uv_b = np.broadcast_to(side_b.mean[None, :, :], cost.shape + (2,))
-        cost += config.cross_term_weight * np.abs(sampson_distance_px(F, uv_a, uv_b)) / scale
+        cross = partial_chamfer(side_a.path, side_b.path, epipolar_sample_distance(fundamental_matrix(*cameras)))
+        cost += config.cross_term_weight * cross / scale
     return cost
 
 

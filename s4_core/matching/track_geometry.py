@@ -116,3 +116,18 @@ def motion_to_noise_ratio(pos: np.ndarray, visible: np.ndarray) -> np.ndarray:
     noise = np.sqrt(np.nansum(np.nanmean(d2**2, axis=0), axis=-1) / 6.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.nan_to_num(spread / noise, nan=0.0, posinf=0.0)
+
+
+def image_motion_px(tracks: TrackSet, frame_mask: np.ndarray) -> np.ndarray:
+    """RMS radius [N] of each track's pixel positions over the selected visible frames [T].
+
+    The rig's cameras are static, so a static surface stays on its pixel up to tracking noise
+    (a fraction of a pixel) whatever its depth noise; a moving one sweeps pixels. Tracks seen in
+    fewer than two selected frames get 0.
+    """
+    valid = tracks.visible & frame_mask[:, None] & np.all(np.isfinite(tracks.uv), axis=-1)  # [T, N]
+    n = valid.sum(axis=0)
+    uv = np.where(valid[..., None], tracks.uv, 0.0).astype(np.float64)
+    mean = uv.sum(axis=0) / np.maximum(n, 1)[:, None]
+    sq = np.where(valid, np.sum((uv - mean) ** 2, axis=-1), 0.0).sum(axis=0)
+    return np.where(n >= 2, np.sqrt(sq / np.maximum(n, 1)), 0.0)

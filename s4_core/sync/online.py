@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
 from s4_core.offsets import ClockOffset, SyncState
-from s4_core.sync.clock_filter import ClockFilterConfig, ClockOffsetFilter
+from s4_core.sync.depth_history import DepthHistory
+from s4_core.sync.clock_filter import ClockFilterConfig, ClockOffsetFilter, OffsetMeasurement
 from s4_core.sync.window import WindowSyncConfig, estimate_window_offsets
 from s4_core.tracks import TrackSet
 
@@ -53,8 +56,15 @@ class OnlineClockSync:
         self._last_estimate_s = float("-inf")
         self._last_correspondences: list[Correspondences] = []
 
-    def update(self, windows: Mapping[str, TrackSet]) -> dict[str, ClockOffset]:
-        """Feed the current window of each camera; returns every known camera's ClockOffset."""
+    def update(
+        self, windows: Mapping[str, TrackSet], depth_histories: Mapping[str, DepthHistory] | None = None
+    ) -> dict[str, ClockOffset]:
+        """Feed the current window of each camera; returns every known camera's ClockOffset.
+
+        Args:
+            windows: camera -> its TrackSet over the current window.
+            depth_histories: camera -> its recent depth images (calibrated RGB-D cameras).
+        """
         ref = self.config.reference_camera
         for name in windows:
             self._filters.setdefault(name, ClockOffsetFilter(name, self.config.filter))
@@ -62,7 +72,7 @@ class OnlineClockSync:
             return self.offsets()
         now_s = float(windows[ref].stamps_ns[-1]) / 1e9
         if now_s - self._last_estimate_s >= self.config.reestimate_period_s:
-            self._estimate(windows, now_s)
+            self._estimate(windows, now_s, depth_histories)
         return self.offsets()
 
     def force_next_estimate(self) -> None:
@@ -81,7 +91,7 @@ class OnlineClockSync:
             out[ref] = ClockOffset(ref, 0.0, 0.0, 0.0, SyncState.LOCKED, "", 0.0)
         return out
 
-    def _estimate(self, windows: Mapping[str, TrackSet], now_s: float) -> None:
+    def _estimate(self, windows: Mapping[str, TrackSet], now_s: float, depth_histories) -> None:
         self._last_estimate_s = now_s
         live, stopped = {}, {}
         for name, tracks in windows.items():
@@ -93,13 +103,31 @@ class OnlineClockSync:
                 self._last_stamp_ns[name] = last
         hints = {c: f.offset().offset_s for c, f in self._filters.items() if f.state is SyncState.LOCKED and c in live}
         hints[self.config.reference_camera] = 0.0
-        result = estimate_window_offsets(live, self.config.reference_camera, self.config.window, self.calibrations, hints)
+        result = estimate_window_offsets(
+            live, self.config.reference_camera, self.config.window, self.calibrations, hints, depth_histories
+        )
         self._last_correspondences = result.correspondences
+        overlap = _window_overlap(windows[self.config.reference_camera], self.config.reestimate_period_s)
         for name, f in self._filters.items():
             if name == self.config.reference_camera:
                 continue
             if name in result.measurements:
-                f.update(result.measurements[name])
+                f.update(_decorrelated(result.measurements[name], overlap))
             else:
                 why = stopped.get(name) or result.reasons.get(name, "camera has no window")
                 f.no_evidence(now_s + (f.offset().offset_s if f.state is SyncState.LOCKED else 0.0), why)
+
+
+def _window_overlap(reference: TrackSet, period_s: float) -> float:
+    """How many successive estimates share each sample: the window span over the period."""
+    span_s = float(reference.stamps_ns[-1] - reference.stamps_ns[0]) / 1e9 if reference.num_frames > 1 else 0.0
+    return max(1.0, span_s / period_s)
+
+
+def _decorrelated(measurement: OffsetMeasurement, overlap: float) -> OffsetMeasurement:
+    """The measurement with its variance scaled by the window overlap.
+
+    Successive windows share most of their frames, so their errors are correlated; a filter
+    that fuses them as independent would shrink its stddev by sqrt(overlap) too fast.
+    """
+    return replace(measurement, stddev_s=measurement.stddev_s * float(np.sqrt(overlap)))

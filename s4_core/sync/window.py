@@ -15,6 +15,8 @@ import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
+from s4_core.sync.depth_consistency import DepthConsistencyConfig, offset_by_mutual_depth_consistency
+from s4_core.sync.depth_history import DepthHistory
 from s4_core.matching.fgw import FgwMatchConfig, match_tracks_fgw
 from s4_core.sync.clock_filter import OffsetMeasurement
 from s4_core.sync.graph import GraphSolveConfig, solve_offsets_on_pair_graph
@@ -34,9 +36,12 @@ class WindowSyncConfig:
         graph: global solve.
         rematch_with_offset: after a first pair offset, match again with the time means taken
             over the same capture interval (unbiased for moving points) and re-time the pair.
+        depth: timing of calibrated depth cameras from their moving geometry, used for every
+            pair whose cameras both have a depth history and tracks in one world frame.
     """
 
     match: FgwMatchConfig = field(default_factory=FgwMatchConfig)
+    depth: DepthConsistencyConfig = field(default_factory=DepthConsistencyConfig)
     pair: PairSyncConfig = field(default_factory=PairSyncConfig)
     graph: GraphSolveConfig = field(default_factory=GraphSolveConfig)
     rematch_with_offset: bool = True
@@ -65,6 +70,7 @@ def estimate_window_offsets(
     config: WindowSyncConfig = WindowSyncConfig(),
     calibrations: Mapping[str, PinholeCamera] | None = None,
     offset_hints_s: Mapping[str, float] | None = None,
+    depth_histories: Mapping[str, DepthHistory] | None = None,
 ) -> WindowOffsets:
     """Per-camera offsets (relative to ``reference``) from one window of every camera's tracks.
 
@@ -74,12 +80,13 @@ def estimate_window_offsets(
         config: hyperparameters.
         calibrations: camera -> PinholeCamera, for RGB-only epipolar terms.
         offset_hints_s: camera -> current offset estimate, to match over common intervals.
+        depth_histories: camera -> its recent depth images, for calibrated RGB-D pairs.
     """
     names = sorted(windows)
     if reference not in windows:
         return WindowOffsets({}, {c: f"reference camera {reference} has no window" for c in names}, [])
     timed = [
-        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s)
+        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories)
         for a, b in itertools.combinations(names, 2)
     ]
     pairs = [pair for pair, _ in timed]
@@ -94,10 +101,19 @@ def estimate_window_offsets(
     return WindowOffsets(measurements, reasons, pairs, [corr for _, corr in timed])
 
 
-def _pair_offset(a, b, config: WindowSyncConfig, calibrations, hints) -> tuple[PairOffset, Correspondences]:
-    """The pair's offset and the matches it was timed on."""
+def _pair_offset(a, b, config: WindowSyncConfig, calibrations, hints, depth_histories) -> tuple[PairOffset, Correspondences]:
+    """The pair's offset and the matches found with it.
+
+    Calibrated RGB-D pairs are timed from their moving geometry and then matched with that
+    offset; other pairs are matched first and timed on their matched tracks.
+    """
     cams = (calibrations[a.camera], calibrations[b.camera]) if calibrations and a.camera in calibrations and b.camera in calibrations else None
     hint = hints[b.camera] - hints[a.camera] if hints and a.camera in hints and b.camera in hints else None
+    if _shares_depth_world(a, b, depth_histories):
+        pair = offset_by_mutual_depth_consistency(
+            a, depth_histories[a.camera], b, depth_histories[b.camera], config.depth, hint
+        )
+        return pair, match_tracks_fgw(a, b, config.match, pair.offset_s if pair.ok else hint, cams)
     corr = match_tracks_fgw(a, b, config.match, hint, cams)
     pair = estimate_pair_offset(a, b, corr, config.pair, cams)
     if pair.ok and hint is None and config.rematch_with_offset:
@@ -106,6 +122,18 @@ def _pair_offset(a, b, config: WindowSyncConfig, calibrations, hints) -> tuple[P
         if again.ok:
             pair, corr = again, corr_again
     return pair, corr
+
+
+def _shares_depth_world(a: TrackSet, b: TrackSet, depth_histories) -> bool:
+    return (
+        depth_histories is not None
+        and a.camera in depth_histories
+        and b.camera in depth_histories
+        and a.has_3d
+        and b.has_3d
+        and bool(a.world_frame)
+        and a.world_frame == b.world_frame
+    )
 
 
 def _reference_time(pairs: list[PairOffset], solved, reference_tracks: TrackSet) -> float:

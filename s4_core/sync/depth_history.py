@@ -1,0 +1,135 @@
+"""A camera's recent depth images, kept small, with its static background and dynamic points.
+
+Timing two calibrated RGB-D cameras needs to know what each saw *moving*, in the shared world
+frame. Per pixel, the static background is the median depth over the window (a moving object
+covers any one pixel only part of the time); a pixel is dynamic where the surface lies clearly
+in front of that background. Working on this dense geometry, rather than on tracks alone, keeps
+the sync independent of track identity errors: every depth sample is a real surface point.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from s4_core.camera import PinholeCamera
+from s4_core.clock import NS_PER_S
+
+
+@dataclass(frozen=True)
+class DepthHistoryConfig:
+    """Hyperparameters of :class:`DepthHistory`.
+
+    Attributes:
+        stride_px: keep every n-th pixel in both directions (nearest sampling never mixes depths
+            across an edge, unlike averaging).
+        window_s: seconds of history kept (camera clock).
+        foreground_margin_rel: a pixel is dynamic when its depth is below the background by
+            more than this fraction of the background depth.
+        min_background_frames: frames needed before a background is trusted.
+    """
+
+    stride_px: int = 2
+    window_s: float = 8.0
+    foreground_margin_rel: float = 0.05
+    min_background_frames: int = 10
+
+    def __post_init__(self) -> None:
+        if self.stride_px < 1 or self.window_s <= 0 or not 0 < self.foreground_margin_rel < 1:
+            raise ValueError(f"invalid depth history config {self}")
+
+
+class DepthHistory:
+    """Sliding window of one camera's subsampled depth images.
+
+    Example:
+        history = DepthHistory(camera_model, DepthHistoryConfig())
+        history.push(frame.stamp_ns, frame.depth_m)
+        world_points = history.dynamic_points_world(history.num_frames - 1)
+    """
+
+    def __init__(self, model: PinholeCamera, config: DepthHistoryConfig = DepthHistoryConfig()) -> None:
+        self.config = config
+        self.full_model = model
+        s = config.stride_px
+        K = model.K.copy()
+        K[:2] /= s  # pixel i of the subsampled image is pixel i * s of the full one
+        self.model = PinholeCamera(
+            model.name, -(-model.width // s), -(-model.height // s), K, model.world_from_camera
+        )
+        self._stamps_ns: deque[int] = deque()
+        self._depths: deque[np.ndarray] = deque()
+        self._background: np.ndarray | None = None
+
+    @property
+    def num_frames(self) -> int:
+        return len(self._stamps_ns)
+
+    @property
+    def stamps_s(self) -> np.ndarray:
+        """Stamps [T] in the camera's clock, seconds."""
+        return np.asarray(self._stamps_ns, dtype=np.float64) / NS_PER_S
+
+    def push(self, stamp_ns: int, depth_m: np.ndarray) -> None:
+        """Add a depth image [H, W] (metres; NaN/0/negative invalid); drop what left the window."""
+        if depth_m.shape != (self.full_model.height, self.full_model.width):
+            raise ValueError(f"depth {depth_m.shape} does not match camera {self.full_model.name}")
+        if self._stamps_ns and stamp_ns <= self._stamps_ns[-1]:
+            return
+        s = self.config.stride_px
+        small = np.array(depth_m[::s, ::s], dtype=np.float32)
+        with np.errstate(invalid="ignore"):
+            small[~(np.isfinite(small) & (small > 0))] = np.nan
+        self._stamps_ns.append(int(stamp_ns))
+        self._depths.append(small)
+        horizon_ns = stamp_ns - round(self.config.window_s * NS_PER_S)
+        while self._stamps_ns and self._stamps_ns[0] < horizon_ns:
+            self._stamps_ns.popleft()
+            self._depths.popleft()
+        self._background = None
+
+    def depth(self, index: int) -> np.ndarray:
+        """Subsampled depth [h, w] of frame ``index`` (NaN where invalid)."""
+        return self._depths[index]
+
+    def background(self) -> np.ndarray | None:
+        """Median depth per pixel [h, w] over the window, or None with too few frames."""
+        if self.num_frames < self.config.min_background_frames:
+            return None
+        if self._background is None:
+            stack = np.stack(self._depths)
+            with np.errstate(all="ignore"):
+                self._background = np.nanmedian(stack, axis=0) if np.isfinite(stack).any() else None
+        return self._background
+
+    def dynamic_mask(self, index: int) -> np.ndarray:
+        """Pixels [h, w] of frame ``index`` lying clearly in front of the static background."""
+        background = self.background()
+        depth = self._depths[index]
+        if background is None:
+            return np.zeros(depth.shape, bool)
+        with np.errstate(invalid="ignore"):
+            return depth < (1.0 - self.config.foreground_margin_rel) * background
+
+    def is_dynamic_at(self, uv_full: np.ndarray, depth_m: np.ndarray) -> np.ndarray:
+        """Whether points at full-resolution pixels ``uv_full`` [N, 2] with depth [N] are in
+        front of the background (False where the background is unknown)."""
+        background = self.background()
+        if background is None:
+            return np.zeros(len(uv_full), bool)
+        s = self.config.stride_px
+        finite = np.isfinite(uv_full).all(axis=1)
+        safe = np.where(finite[:, None], uv_full, 0.0)
+        cols = np.clip(np.round(safe[:, 0] / s).astype(np.int64), 0, background.shape[1] - 1)
+        rows = np.clip(np.round(safe[:, 1] / s).astype(np.int64), 0, background.shape[0] - 1)
+        with np.errstate(invalid="ignore"):
+            return finite & (depth_m < (1.0 - self.config.foreground_margin_rel) * background[rows, cols])
+
+    def dynamic_points_world(self, index: int) -> np.ndarray:
+        """World points [M, 3] of the dynamic pixels of frame ``index``."""
+        mask = self.dynamic_mask(index)
+        rows, cols = np.nonzero(mask)
+        uv = np.stack([cols, rows], axis=-1).astype(np.float64)
+        return self.model.unproject(uv, self._depths[index][rows, cols].astype(np.float64))
