@@ -6,6 +6,7 @@ lazily keeps ``s4 bench --only synth`` from loading torch or POT it does not nee
 
 SUITES: dict[str, str] = {
     "synth": "s4_core.bench.synth_bench",
+    "pipeline": "s4_core.bench.pipeline_bench",
     "sync": "s4_core.bench.sync_bench",
     "tracking": "s4_core.bench.tracking_bench",
     "splat": "s4_core.bench.splat_bench",

@@ -28,6 +28,7 @@ import ot
 
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
+from s4_core.matching.aligned_distance import time_aligned_distance
 from s4_core.matching.epipolar import fundamental_matrix, sampson_distance_px
 from s4_core.matching.track_geometry import (
     common_stamp_masks,
@@ -73,11 +74,14 @@ class FgwMatchConfig:
         min_matches: fewer confident matches than this gives an empty result (no evidence).
         rescale_tolerance: re-solve with the scale ratio measured on the matches when it
             differs from the median-based one by more than this (log ratio).
+        aligned_tolerance_m: with an offset hint in a shared world frame, the tracking error
+            scale of the time-aligned distance (it then dominates the feature cost), and a
+            match is kept only when its aligned distance is within twice this.
     """
 
     structure_weight: float = 0.5
     cross_term_weight: float = 1.0
-    max_tracks: int = 300
+    max_tracks: int = 200
     min_seen_frames: int = 10
     min_image_motion_px: float = 2.0
     path_samples: int = 10
@@ -87,6 +91,7 @@ class FgwMatchConfig:
     consistency_neighbours: int = 8
     min_matches: int = 4
     rescale_tolerance: float = 0.05
+    aligned_tolerance_m: float = 0.03
 
 
 @dataclass(frozen=True)
@@ -130,17 +135,23 @@ def match_tracks_fgw(
     side_b = _candidate_side(b, mask_b, use_3d, config)
     if min(len(side_a.index), len(side_b.index)) < config.min_matches:
         return _empty(a, b)
-    feature_cost = _feature_cost(a, b, side_a, side_b, use_3d, cameras, config)
-    ratio = side_a.scale / side_b.scale  # first guess: scales from the medians
+    aligned = _aligned_distance(a, b, side_a, side_b, offset_hint_s, use_3d)
+    feature_cost = _feature_cost(a, b, side_a, side_b, use_3d, cameras, config, aligned)
+    shared_frame = use_3d and bool(a.world_frame) and a.world_frame == b.world_frame
+    # One world frame has one scale; otherwise the first guess is the ratio of the medians.
+    ratio = 1.0 if shared_frame else side_a.scale / side_b.scale
     rows, cols, weight, cost = _solve_and_extract(side_a, side_b, ratio, feature_cost, config)
-    if len(rows) >= 2 * config.min_matches:
+    if not shared_frame and len(rows) >= 2 * config.min_matches:
         # Medians differ when the cameras see different parts of the scene: re-estimate the
         # relative scale from the matches themselves and solve once more.
         new_ratio = _scale_ratio_from_matches(side_a, side_b, rows, cols, ratio)
         if abs(np.log(new_ratio / ratio)) > config.rescale_tolerance:
             ratio = new_ratio
             rows, cols, weight, cost = _solve_and_extract(side_a, side_b, ratio, feature_cost, config)
-    if use_3d and len(rows) >= config.min_matches:
+    if aligned is not None:
+        keep = aligned[rows, cols] <= 2.0 * config.aligned_tolerance_m
+        rows, cols, weight = rows[keep], cols[keep], weight[keep]
+    elif use_3d and len(rows) >= config.min_matches:
         keep = _distance_consistent(side_a.raw_dist[np.ix_(rows, rows)], side_b.raw_dist[np.ix_(cols, cols)] * ratio,
                                     config.max_distance_inconsistency, config.consistency_neighbours)
         rows, cols, weight = rows[keep], cols[keep], weight[keep]
@@ -211,24 +222,36 @@ def _feature_cost(
     use_3d: bool,
     cameras: tuple[PinholeCamera, PinholeCamera] | None,
     config: FgwMatchConfig,
+    aligned: np.ndarray | None,
 ) -> np.ndarray:
-    """Linear FGW cost [n, m]: descriptor distance plus the optional path cross term.
+    """Linear FGW cost [n, m]: descriptor distance plus the optional position cross term.
 
-    The cross term compares *paths* (:mod:`.track_paths`), not time means: it needs no clock
-    offset, and with an offset hint the paths are cut to the common capture interval.
+    With a known offset in a shared frame, the cross term is the time-aligned distance in units
+    of the tracking error (squared, capped so FGW stays finite). Otherwise it compares *paths*
+    (:mod:`.track_paths`), not time means: it needs no clock offset, and with an offset hint the
+    paths are cut to the common capture interval.
     """
     cost = np.zeros((len(side_a.index), len(side_b.index)))
     da, db = a.descriptors[side_a.index], b.descriptors[side_b.index]
     if da.shape[1] == db.shape[1] and da.shape[1] > 0:
         cost += _robustly_scaled(ot.dist(_unit_rows(da), _unit_rows(db)))
     scale = 0.5 * (side_a.scale + side_b.scale)
-    if use_3d and a.world_frame and a.world_frame == b.world_frame:
+    if aligned is not None:
+        cost += config.cross_term_weight * np.minimum((aligned / config.aligned_tolerance_m) ** 2, 1e4)
+    elif use_3d and a.world_frame and a.world_frame == b.world_frame:
         cross = partial_chamfer(side_a.path, side_b.path, euclidean_sample_distance) / scale
         cost += config.cross_term_weight * cross
     elif not use_3d and cameras is not None:
         cross = partial_chamfer(side_a.path, side_b.path, epipolar_sample_distance(fundamental_matrix(*cameras)))
         cost += config.cross_term_weight * cross / scale
     return cost
+
+
+def _aligned_distance(a: TrackSet, b: TrackSet, side_a: _Side, side_b: _Side, offset_hint_s, use_3d: bool):
+    """Time-aligned distances [n, m] when the offset is known and the frame shared, else None."""
+    if offset_hint_s is None or not use_3d or not a.world_frame or a.world_frame != b.world_frame:
+        return None
+    return time_aligned_distance(a, side_a.index, b, side_b.index, offset_hint_s)
 
 
 def _solve_and_extract(

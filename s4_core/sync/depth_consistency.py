@@ -48,7 +48,7 @@ class DepthConsistencyConfig:
     """
 
     max_offset_s: float = 5.0
-    hint_radius_s: float = 0.5
+    hint_radius_s: float = 0.25
     sigma_m: float = 0.02
     max_speed_mps: float = 5.0
     max_tracks: int = 400

@@ -1,0 +1,84 @@
+"""Timing calibrated RGB-D cameras from the consistency of their moving geometry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from s4_core.camera import PinholeCamera, intrinsics_from_fov
+from s4_core.sync.depth_consistency import offset_by_mutual_depth_consistency
+from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
+from s4_core.tracking.streaming import StreamingConfig, StreamingTracker
+
+
+def _camera(width: int = 40, height: int = 30) -> PinholeCamera:
+    return PinholeCamera("cam", width, height, intrinsics_from_fov(width, height, 60.0))
+
+
+def test_background_is_the_median_and_only_what_passes_in_front_is_dynamic():
+    history = DepthHistory(_camera(), DepthHistoryConfig(stride_px=1, min_background_frames=5))
+    for k in range(12):
+        depth = np.full((30, 40), 3.0, np.float32)
+        if k < 3:
+            depth[10:20, 10:20] = 1.0  # an object passes in front during 3 of 12 frames
+        depth[0, 0] = np.nan  # a pixel that never measures
+        history.push(1_000_000_000 + k * 33_000_000, depth)
+    np.testing.assert_allclose(history.background()[1:, 1:], 3.0)
+    assert np.isnan(history.background()[0, 0])
+    expected = np.zeros((30, 40), bool)
+    expected[10:20, 10:20] = True
+    np.testing.assert_array_equal(history.dynamic_mask(1), expected)
+    assert not history.dynamic_mask(5).any()
+    uv = np.array([[15.0, 15.0], [30.0, 5.0], [np.nan, np.nan]])
+    np.testing.assert_array_equal(history.is_dynamic_at(uv, np.array([1.0, 1.0, 1.0])), [True, True, False])
+    np.testing.assert_array_equal(history.is_dynamic_at(uv, np.array([2.99, 3.0, 1.0])), [False, False, False])
+
+
+def test_background_needs_enough_frames():
+    history = DepthHistory(_camera(), DepthHistoryConfig(stride_px=1, min_background_frames=5))
+    history.push(1, np.full((30, 40), 2.0, np.float32))
+    assert history.background() is None
+    assert not history.dynamic_mask(0).any()
+
+
+@pytest.mark.slow
+def test_known_offset_of_two_synthetic_rgbd_cameras_is_recovered_honestly():
+    from s4_core.synth import SynthConfig, SyntheticWorld
+
+    config = SynthConfig(num_cameras=2, duration_s=4.0, seed=3, size_wh=(320, 240), offsets_s=(0.0, 0.4137),
+                         drift_ppm=(0.0, 0.0), fps=(30.0, 25.0))  # fmt: skip
+    world = SyntheticWorld(config)
+    tracks, histories = {}, {}
+    for i, camera in enumerate(world.cameras):
+        tracker = StreamingTracker(camera.name, config=StreamingConfig(window_frames=None, window_s=6.0))
+        history = DepthHistory(camera, DepthHistoryConfig(window_s=6.0))
+        for frame in world.frames(i):
+            tracker.push(frame)
+            history.push(frame.stamp_ns, frame.depth_m)
+        tracks[camera.name], histories[camera.name] = tracker.window_tracks(), history
+    pair = offset_by_mutual_depth_consistency(tracks["cam0"], histories["cam0"], tracks["cam1"], histories["cam1"])
+    assert pair.ok, pair.reason
+    error_s = pair.offset_s - 0.4137
+    assert abs(error_s) < 0.5 / 30.0, pair  # within half a frame of the faster camera
+    assert abs(error_s) <= 3.0 * pair.stddev_s, pair
+
+
+def test_a_static_scene_gives_no_offset():
+    camera = _camera()
+    histories = []
+    for name in ("a", "b"):
+        history = DepthHistory(PinholeCamera(name, 40, 30, camera.K), DepthHistoryConfig(stride_px=1, min_background_frames=5))
+        for k in range(20):
+            history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0, np.float32))
+        histories.append(history)
+    T, N = 20, 5
+    uv = np.tile(np.array([[5.0, 5.0], [10, 10], [20, 20], [30, 25], [35, 5]], np.float32), (T, 1, 1))
+    xyz = np.broadcast_to(camera.unproject(uv[0].astype(float), np.full(N, 3.0)), (T, N, 3)).astype(np.float32)
+    from s4_core.tracks import TrackSet
+
+    def tracks(name):
+        return TrackSet(name, np.arange(N), 1_000_000_000 + np.arange(T) * 33_000_000, uv, np.ones((T, N), bool),
+                        xyz, np.zeros((N, 1), np.float32), np.ones((T, N), np.float32), "world")  # fmt: skip
+
+    pair = offset_by_mutual_depth_consistency(tracks("a"), histories[0], tracks("b"), histories[1])
+    assert not pair.ok and "no moving points" in pair.reason
