@@ -23,7 +23,7 @@ topic                           type                          from
 ``synced/<camera>/camera_info`` sensor_msgs/CameraInfo        sync / pipeline
 ``splats``                      sensor_msgs/PointCloud2       splat / pipeline
 ``splats/ellipsoids``           visualization_msgs/MarkerArray splat / pipeline
-``scaffold``                    visualization_msgs/MarkerArray splat
+``scaffold``                    visualization_msgs/MarkerArray splat / pipeline
 ``/diagnostics``                diagnostic_msgs/DiagnosticArray every node, per camera
 ==============================  ============================  =============================
 """
