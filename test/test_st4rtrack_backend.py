@@ -45,7 +45,8 @@ class SlidingPlanePredictor:
         self.pairs += len(frames_rgb)
         width, height = INPUT_WH
         vs, us = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
-        plane = torch.stack(((us - 63.5) / FOCAL_INPUT * PLANE_Z, (vs - 47.5) / FOCAL_INPUT * PLANE_Z, torch.full_like(us, PLANE_Z)), dim=-1)
+        x, y = (us - 63.5) / FOCAL_INPUT * PLANE_Z, (vs - 47.5) / FOCAL_INPUT * PLANE_Z
+        plane = torch.stack((x, y, torch.full_like(us, PLANE_Z)), dim=-1)
         times = [int(frame[0, 0, 0]) - int(anchor_rgb[0, 0, 0]) for frame in frames_rgb]
         conf = torch.full((len(times), height, width), 3.0)
         for j, dt in enumerate(times):
@@ -184,3 +185,14 @@ def test_tta_with_geometric_labels_lowers_the_2d_error_against_the_truth():
     after = error_px()
     assert history[-1]["track_2d_px"] < 0.7 * history[0]["track_2d_px"]
     assert after < 0.7 * before
+
+
+def test_shipped_weights_load_by_default_and_stay_small():
+    from s4_core.st4rtrack import DEFAULT_WEIGHTS, St4RTrackConfig
+
+    assert DEFAULT_WEIGHTS.stat().st_size <= 20 * 2**20
+    backend = St4RTrackBackend()  # no predictor: the shipped weights
+    assert backend.predictor.model.config == St4RTrackConfig.small()
+    _, frames = _synthetic_window(num_frames=3)
+    tracks = backend.track_window(frames)
+    assert tracks.num_tracks == (128 // 8) * (96 // 8) and np.isfinite(tracks.xyz).all()  # the input grid

@@ -56,7 +56,8 @@ def test_tracking_targets_follow_the_material_points(clip_and_world):
 
 
 def _prediction_from(gt_track, gt_recon, conf):
-    return PairPrediction(gt_track, torch.full(gt_track.shape[:3], conf), gt_recon, torch.full(gt_recon.shape[:3], conf), torch.zeros(1, 1, 1))
+    confidence = torch.full(gt_track.shape[:3], conf)
+    return PairPrediction(gt_track, confidence, gt_recon, confidence.clone(), torch.zeros(1, 1, 1))
 
 
 def test_loss_is_scale_free_and_has_the_dust3r_confidence_form():

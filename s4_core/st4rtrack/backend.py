@@ -216,7 +216,12 @@ def _concat(a: WindowPointmaps, b: WindowPointmaps) -> WindowPointmaps:
 def _head(maps: WindowPointmaps, count: int) -> WindowPointmaps:
     """The first ``count`` frames of ``maps``."""
     return WindowPointmaps(
-        maps.pts_track[:count], maps.conf_track[:count], maps.pts_recon[:count], maps.conf_recon[:count], maps.anchor_tokens, maps.crop
+        maps.pts_track[:count],
+        maps.conf_track[:count],
+        maps.pts_recon[:count],
+        maps.conf_recon[:count],
+        maps.anchor_tokens,
+        maps.crop,
     )
 
 

@@ -123,5 +123,6 @@ class TrainConfig:
             raise ValueError(f"batch_pairs must be even (pairs come in twins), got {self.batch_pairs}")
         if min(self.steps, self.batch_pairs, self.pool_clips, self.pool_steps, self.checkpoint_every, self.log_every) < 1:
             raise ValueError(f"counts must be positive: {self}")
-        if not (self.lr > 0 and 0 <= self.min_lr_ratio <= 1 and self.warmup_steps >= 0 and self.conf_alpha > 0 and self.motion_weight >= 0):
+        positive = self.lr > 0 and self.conf_alpha > 0
+        if not (positive and 0 <= self.min_lr_ratio <= 1 and self.warmup_steps >= 0 and self.motion_weight >= 0):
             raise ValueError(f"invalid optimizer settings: {self}")
