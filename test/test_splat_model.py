@@ -12,6 +12,7 @@ from s4_core.camera import PinholeCamera, look_at
 from s4_core.clock import ClockModel, seconds_to_ns
 from s4_core.frames import Frame
 from s4_core.splat.adam_state import NamedAdam
+from s4_core.splat.appearance import IDENTITY_AFFINE, apply_colour_affine, fit_colour_affine
 from s4_core.splat.bound_gaussians import PARAM_NAMES, BoundGaussians, bind_to_nearest_nodes
 from s4_core.splat.densify import DensifyConfig, GradientAccumulator, densify_and_prune
 from s4_core.splat.model import SplatModel, SplatModelConfig, farthest_point_sample
@@ -122,7 +123,8 @@ def test_optimization_reduces_photometric_error_from_perturbed_colours() -> None
 def test_photometric_refinement_recovers_a_clock_offset_error() -> None:
     """Camera 1 really runs 37 ms ahead; it is given as 45 ms: the model must find -8 ms."""
     only_offsets = {f.name: 0.0 for f in dataclasses.fields(SplatModelConfig) if f.name.startswith("lr_") and f.name != "lr_offset_delta"}
-    config = SplatModelConfig(steps_per_frame=5, densify_every_steps=0, max_offset_delta_s=0.02, **only_offsets)
+    config = SplatModelConfig(steps_per_frame=5, densify_every_steps=0, max_offset_delta_s=0.02, offset_settle_s=0.0,
+                              refine_offsets=True, **only_offsets)
     truth = _truth_model(config)
     cam0, cam1 = _cameras()
     true_clock, given_clock = ClockModel(offset_s=0.037), ClockModel(offset_s=0.045)
@@ -148,3 +150,45 @@ def test_render_matches_direct_render_of_snapshot() -> None:
     s = model.gaussians_at(100.4)
     direct = render(*(torch.as_tensor(x) for x in (s.means, s.quats, s.scales, s.opacities, s.colours)), camera)
     torch.testing.assert_close(model.render(camera, 100.4).rgb, direct.rgb)
+
+
+def test_fit_colour_affine_recovers_a_known_response() -> None:
+    rgb = torch.rand(500, 3, generator=torch.Generator().manual_seed(0))
+    affine = torch.tensor([[0.9, 0.05, 0.0, 0.02], [0.0, 1.1, 0.0, -0.01], [0.02, 0.0, 0.8, 0.03]])
+    torch.testing.assert_close(fit_colour_affine(rgb, apply_colour_affine(rgb, affine)), affine, atol=1e-5, rtol=0)
+    torch.testing.assert_close(apply_colour_affine(rgb, IDENTITY_AFFINE), rgb)
+
+
+def test_colour_response_is_learned_for_other_cameras_only() -> None:
+    """Camera 1's pixels are 0.8x the scene colour: its affine must learn a gain below 1."""
+    only_colour = {f.name: 0.0 for f in dataclasses.fields(SplatModelConfig) if f.name.startswith("lr_") and f.name != "lr_colour_affine"}
+    config = SplatModelConfig(steps_per_frame=20, densify_every_steps=0, refine_offsets=False, lr_colour_affine=1e-2, **only_colour)
+    truth = _truth_model(config)
+    cam0, cam1 = _cameras()
+    darker = _frame_from(truth, cam1, 100.5, ClockModel())
+    darker = dataclasses.replace(darker, rgb=np.round(darker.rgb * 0.8).astype(np.uint8))
+    model = _truth_model(config)
+    model.add_frame(_frame_from(truth, cam0, 100.5, ClockModel()), cam0, ClockModel())
+    report = model.add_frame(darker, cam1, ClockModel())
+    assert set(model.colour_affines) == {"cam1"}
+    assert report.losses[-1] < 0.5 * report.losses[0]
+    gains = torch.diagonal(model.colour_affines["cam1"].detach()[:, :3])
+    assert torch.all(gains < 0.97)
+
+
+def test_seed_from_depth_lifts_pixels_once_and_replaces_coarser_gaussians() -> None:
+    config = SplatModelConfig(depth_stride_px=2)
+    model = _truth_model(config)
+    camera = _cameras()[0]
+    depth = np.full((H, W), 3.0, np.float32)  # wall 3 m in front of the camera (at y = 0)
+    depth[:4] = np.nan
+    frame = Frame("cam0", seconds_to_ns(100.5), np.full((H, W, 3), 200, np.uint8), depth_m=depth, model=camera)
+    before = model.gaussians.count
+    added = model.seed_from_depth(frame, camera, ClockModel())
+    assert added > 0
+    means = model.gaussians_at(100.5).means[-added:]
+    np.testing.assert_allclose(means[:, 1], 0.0, atol=1e-5)  # on the wall
+    assert model.gaussians.count <= before + (H - 4) * W // 4
+    assert model.seed_from_depth(frame, camera, ClockModel()) == 0  # already covered
+    no_depth = dataclasses.replace(frame, depth_m=np.full((H, W), np.nan, np.float32))
+    assert model.seed_from_depth(no_depth, camera, ClockModel()) == 0

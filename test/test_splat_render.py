@@ -10,6 +10,7 @@ import torch
 
 from s4_core.camera import PinholeCamera
 from s4_core.splat.config import RasterConfig
+from s4_core.splat.rasterize_tiles import PAD_RATIO, _chunk_busy_tiles
 from s4_core.splat.render import RenderCamera, gsplat_available, render
 
 torch.set_num_threads(1)  # tiny tensors: threads only add contention
@@ -79,9 +80,10 @@ def test_points_behind_near_plane_are_culled() -> None:
     assert torch.allclose(out.rgb, torch.tensor([0.2, 0.3, 0.4], dtype=torch.float64).expand(H, W, 3))
 
 
+@pytest.mark.parametrize("chunk_elements", [2000, RasterConfig().chunk_elements])  # budget-cut and length-cut chunks
 @pytest.mark.parametrize("tile_size", [4, 8, 16])
-def test_tiled_matches_brute_force_in_values_and_gradients(tile_size: int) -> None:
-    config = RasterConfig(tile_size=tile_size, chunk_elements=2000)  # small budget: many chunks
+def test_tiled_matches_brute_force_in_values_and_gradients(tile_size: int, chunk_elements: int) -> None:
+    config = RasterConfig(tile_size=tile_size, chunk_elements=chunk_elements)
     scene = _random_scene(40, seed=3)
     background = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
     weights = torch.rand(H, W, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -150,3 +152,11 @@ def test_gsplat_matches_torch_backend_on_cuda() -> None:
     assert float((ours.rgb - theirs.rgb).abs().mean()) < 2e-3
     assert float((ours.alpha - theirs.alpha).abs().max()) < 5e-2
     torch.testing.assert_close(ours.means2d, theirs.means2d, rtol=1e-4, atol=1e-3)
+
+
+def test_chunks_cover_busy_tiles_once_with_bounded_padding() -> None:
+    counts = torch.tensor([0, 100, 3, 71, 69, 50, 1, 0, 35, 100])
+    chunks = _chunk_busy_tiles(counts, pixels=16, budget=1 << 20)
+    assert sorted(torch.cat(chunks).tolist()) == [1, 2, 3, 4, 5, 6, 8, 9]
+    for chunk in chunks:
+        assert counts[chunk].min() >= PAD_RATIO * counts[chunk].max()

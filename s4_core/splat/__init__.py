@@ -4,7 +4,7 @@ sliding-window motion-spline 4D model refined by rendering frames at their corre
 Modules: ``render`` (entry point, backends), ``projection`` (EWA), ``tiles`` and
 ``rasterize_tiles`` (fast path), ``reference`` (brute force), ``spline`` and ``scaffold``
 (B-spline trajectories), ``bound_gaussians`` and ``densify`` (Gaussians on the scaffold),
-``model`` (incremental optimization), ``export`` (.ply, PointCloud2 and marker arrays).
+``appearance`` (per-camera colour response), ``model`` (incremental optimization), ``export`` (.ply, PointCloud2 and marker arrays).
 """
 
 from s4_core.splat.config import RasterConfig

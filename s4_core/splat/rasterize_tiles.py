@@ -58,15 +58,24 @@ def _append_transparent_dummy(
     return pad(projected.means2d), pad(projected.conics), pad(opacities), pad(features)
 
 
+#: A chunk holds only tiles whose lists are at least this fraction of its longest, so padding
+#: wastes at most 1 / PAD_RATIO - 1 of the work (one chunk for a small image padded every tile
+#: to the busiest one, 3x the work on a 160x120 room scene).
+PAD_RATIO = 0.7
+
+
 def _chunk_busy_tiles(counts: Tensor, pixels: int, budget: int) -> list[Tensor]:
-    """Busy tiles, longest list first, cut into chunks of at most ``budget`` (tile, K, pixel) triples."""
+    """Busy tiles, longest list first, cut into chunks of at most ``budget`` (tile, K, pixel)
+    triples and of similar list lengths (see :data:`PAD_RATIO`)."""
     order = torch.argsort(counts, descending=True, stable=True)
     sorted_counts = counts[order]
     busy = int((sorted_counts > 0).sum())
+    similar_end = torch.searchsorted(-sorted_counts, -PAD_RATIO * sorted_counts, side="right")
     chunks, start = [], 0
     while start < busy:
         longest = int(sorted_counts[start])
-        size = max(1, min(busy - start, budget // max(longest * pixels, 1)))
+        size = max(1, min(busy, int(similar_end[start])) - start)
+        size = max(1, min(size, budget // max(longest * pixels, 1)))
         chunks.append(order[start : start + size])
         start += size
     return chunks
