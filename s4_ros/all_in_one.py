@@ -11,7 +11,11 @@ run one code path. Topics (relative to the node's namespace, ``/s4`` by default;
   camera on ``/diagnostics``.
 
 Callbacks decode and queue frames; a worker timer in its own mutually exclusive callback group
-pushes them into the pipeline (the queue drops the oldest frames when it cannot keep up). The
+pushes them into the pipeline one at a time, oldest first. When the pipeline cannot keep up,
+each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`), so every
+camera is thinned evenly and a frame waits at most about ``max_pending_frames`` / arrival rate.
+The queue's counters (frames processed, dropped, pending, peak) are in each camera's diagnostic.
+Offsets are published as soon as an estimate finishes (and every ``publish_period_s``). The
 pipeline starts once every camera's camera_info has arrived, so the sync has calibrations.
 """
 
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import deque
+import time
 from dataclasses import dataclass
 
 import rclpy
@@ -27,7 +31,6 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
-from s4_core.frames import Frame
 from s4_core.offsets import ClockOffset
 from s4_core.pipeline import PipelineConfig, PipelineUpdate, StreamingPipeline
 from s4_core.splat.model import SplatModelConfig
@@ -36,6 +39,7 @@ from s4_ros.camera_input import CameraInput, CameraTopics
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
+from s4_ros.frame_queue import FrameQueue
 from s4_ros.outputs import SplatOutputs, SyncOutputs, TrackOutputs, offset_with_staleness
 from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
@@ -52,9 +56,11 @@ class AllInOneConfig:
         rig_file: path of the rig YAML (cameras, topics, reference camera, world frame).
         reliability: reliability of the sensor subscriptions, reliable or best_effort.
         queue_depth: KEEP_LAST depth of the sensor subscriptions.
-        work_period_s: how often queued frames are pushed into the pipeline, seconds.
+        work_period_s: how often the worker looks for queued frames, seconds; it also returns the
+            worker thread to the executor after this long while a backlog remains.
         publish_period_s: how often clock_offsets is published, seconds.
-        max_pending_frames: frames (all cameras) waiting beyond this are dropped, oldest first.
+        max_pending_frames: frames (all cameras, split evenly) that may wait for the pipeline;
+            beyond, each camera's oldest waiting frame is dropped.
         stale_after_s: a camera without images for this long is LOST, seconds.
         restamp_images: republish LOCKED cameras' images under synced/ with capture-time stamps.
         splats: run the 4D Gaussian model (pipeline.splats.* are its settings).
@@ -114,8 +120,8 @@ class AllInOneNode(Node):
             raise ValueError("parameter rig_file is required (the rig YAML listing the cameras)")
         self.rig: Rig = load_rig(self.config.rig_file)
         self._lock = threading.Lock()
-        self._pending: deque[Frame] = deque(maxlen=self.config.max_pending_frames)
-        self._dropped_by_queue = 0
+        self._queue = FrameQueue(self.rig.names, self.config.max_pending_frames)
+        self._errors = diagnostics.SurvivedErrors(self, "pipeline step")
         self._pipeline: StreamingPipeline | None = None
         self._offsets = initial_offsets(self.rig)
         self._matches: dict[str, int] = {}
@@ -128,7 +134,7 @@ class AllInOneNode(Node):
         qos = sensor_qos(config.reliability, config.queue_depth)
         self._inputs = {
             c.name: CameraInput(self, CameraTopics(c.name, c.image_topic, c.info_topic, c.depth_topic, c.compressed,
-                                                   c.world_from_camera), qos, input_group, self._queue)
+                                                   c.world_from_camera), qos, input_group, self._queue.put)
             for c in self.rig.cameras
         }  # fmt: skip
         if config.restamp_images:
@@ -152,26 +158,28 @@ class AllInOneNode(Node):
             self._pipeline = None
             self._offsets = initial_offsets(self.rig)
 
-    def _queue(self, frame: Frame) -> None:
-        with self._lock:
-            self._dropped_by_queue += len(self._pending) == self._pending.maxlen
-            self._pending.append(frame)
-
     # ---- work (own callback group) -----------------------------------------------------------
 
     def _work(self) -> None:
+        """Push queued frames, oldest first, for at most ``work_period_s`` (then yield the thread)."""
         with self._lock:
-            frames, pipeline = list(self._pending), self._pipeline
-            self._pending.clear()
+            pipeline = self._pipeline
         pipeline = pipeline or self._start_pipeline()
         if pipeline is None:
             return
-        for frame in frames:
-            for update in pipeline.add_frame(frame):
+        deadline = time.monotonic() + self.config.work_period_s
+        while time.monotonic() < deadline and (frame := self._queue.take()) is not None:
+            try:
+                updates = pipeline.add_frame(frame)
+            except Exception as error:  # noqa: BLE001 (the live node outlives one failed step; see SurvivedErrors)
+                self._errors.record(error)
+                continue
+            for update in updates:
                 self._publish_update(update)
-        with self._lock:
-            if self._pipeline is pipeline:  # not restarted meanwhile
-                self._offsets = pipeline.offsets()
+                with self._lock:
+                    if self._pipeline is pipeline:  # not restarted meanwhile
+                        self._offsets = dict(update.offsets)
+                self._publish_offsets()  # at once: consumers should not wait a publish period
 
     def _start_pipeline(self) -> StreamingPipeline | None:
         """The pipeline, once every camera's calibration is known."""
@@ -208,14 +216,15 @@ class AllInOneNode(Node):
     def _publish_diagnostics(self) -> None:
         offsets = self.current_offsets()
         with self._lock:
-            matches, dropped = dict(self._matches), self._dropped_by_queue
+            matches = dict(self._matches)
+        queue = {f"queue_{k}": v for k, v in dataclasses.asdict(self._queue.stats()).items()}
         statuses = []
         for name, camera_input in self._inputs.items():
             status = offset_status(self.get_name(), offsets[name], matches)
             intake = camera_input.health()
             if intake.malformed and status.level == diagnostics.OK:
                 status.level, status.message = diagnostics.WARN, f"malformed images: {intake.last_error}"
-            status.values += diagnostics.key_values({**dataclasses.asdict(intake), "dropped_by_queue": dropped})
+            status.values += diagnostics.key_values({**dataclasses.asdict(intake), **queue, "failed_steps": self._errors.count})
             statuses.append(status)
         self._diagnostics.publish(statuses)
 

@@ -6,6 +6,8 @@ node; ``values`` carry the counters behind the level as strings.
 
 from __future__ import annotations
 
+import threading
+import traceback
 from collections.abc import Mapping
 
 from builtin_interfaces.msg import Time
@@ -55,3 +57,30 @@ class DiagnosticsPublisher:
         status = camera_status(self._node.get_name(), "parameters", WARN, f"rejected parameter update: {reason}")
         status.hardware_id = ""
         self.publish([status])
+
+
+class SurvivedErrors:
+    """Errors a node's worker caught and survived, counted for its diagnostics.
+
+    A live node must outlive one failed estimate (a numerical failure in a solver, say): the
+    worker logs the error with its traceback, counts it, and goes on with the next frames.
+    """
+
+    def __init__(self, node: Node, what: str) -> None:
+        """Args: node: whose logger reports the errors; what: the failed step, e.g. "estimate"."""
+        self._node = node
+        self._what = what
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+    def record(self, error: Exception) -> None:
+        """Log and count one error."""
+        with self._lock:
+            self._count += 1
+        trace = "".join(traceback.format_exception(error))
+        self._node.get_logger().error(f"{self._what} failed, continuing: {error!r}\n{trace}", throttle_duration_sec=10.0)

@@ -56,6 +56,15 @@ def stamp_ns(header: Header) -> int:
     return Time.from_msg(header.stamp).nanoseconds
 
 
+def depth_m_from_msg(depth: Image) -> np.ndarray:
+    """Metric depth [H, W] of a depth Image (16UC1 millimetres or 32FC1 metres).
+
+    Raises:
+        ValueError: malformed data or an encoding that is not depth.
+    """
+    return to_depth_m(decode_image_msg(depth).pixels, depth.encoding)
+
+
 def frame_from_msgs(
     camera: str, image: Image | CompressedImage, depth: Image | None = None, model: PinholeCamera | None = None
 ) -> Frame:
@@ -65,8 +74,6 @@ def frame_from_msgs(
         ValueError: malformed image or depth, a non-colour image, or depth of another size.
     """
     decoded = decode_image_msg(image)
-    depth_m = None
-    if depth is not None:
-        depth_m = to_depth_m(decode_image_msg(depth).pixels, depth.encoding)
+    depth_m = depth_m_from_msg(depth) if depth is not None else None
     rgb = to_rgb8(decoded.pixels, decoded.encoding)
     return Frame(camera=camera, stamp_ns=stamp_ns(image.header), rgb=rgb, depth_m=depth_m, model=model)

@@ -2,8 +2,8 @@
 
 Topics (relative to the node's namespace, ``/s4`` by default; cameras from ``rig_file``):
 
-- subscribes ``<camera>/tracks`` (s4/TrackSet) of every camera, and each camera's image and
-  camera_info topics from the rig file;
+- subscribes ``<camera>/tracks`` (s4/TrackSet) of every camera, and each camera's image,
+  camera_info and aligned depth topics from the rig file;
 - publishes ``clock_offsets`` (s4/ClockOffsetArray) every ``publish_period_s``,
   ``correspondences`` (s4/TrackCorrespondences, one message per camera pair and estimate),
   ``synced/<camera>/image_raw`` (``.../compressed`` for compressed cameras) and
@@ -15,6 +15,12 @@ window, a robust solve over the pair graph, a Kalman filter with lock states per
 node adds one rule of its own: a camera whose tracks stop arriving for ``stale_after_s`` is
 LOST. Matching takes seconds on a CPU: it runs in its own mutually exclusive callback group;
 offsets, diagnostics and restamping do not wait for it.
+
+Calibrated RGB-D cameras are timed by the consistency of their moving geometry, as in the
+all-in-one: the node keeps a :class:`~s4_core.sync.depth_history.DepthHistory` per camera (from
+its first camera_info on) and hands them to the sync with the tracks. The match thread owns the
+histories (an estimate reads them for seconds); depth callbacks only queue the messages, a
+bounded queue per camera that the match thread drains before each update.
 """
 
 from __future__ import annotations
@@ -22,24 +28,27 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image
 
 from s4.msg import TrackSet as TrackSetMsg
 from s4_core.camera import PinholeCamera
 from s4_core.offsets import ClockOffset, SyncState
 from s4_core.sync import OnlineClockSync, OnlineSyncConfig
+from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
 from s4_ros.camera_info import pinhole_from_camera_info
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
+from s4_ros.image_messages import depth_m_from_msg, stamp_ns
 from s4_ros.outputs import SyncOutputs, offset_with_staleness
 from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
@@ -59,8 +68,12 @@ class SyncNodeConfig:
         publish_period_s: how often clock_offsets is published, seconds.
         match_period_s: how often the latest tracks are handed to the online sync, seconds (it
             re-estimates every sync.reestimate_period_s of reference time).
-        stale_after_s: a camera without tracks for this long is LOST, seconds.
+        stale_after_s: a camera without tracks for this long is LOST, seconds (trackers publish
+            every 2 s by default).
         restamp_images: republish LOCKED cameras' images under synced/ with capture-time stamps.
+        max_pending_depth_frames: depth images per camera waiting for the match thread (which
+            takes them between estimates); beyond, the oldest is dropped (a history with gaps
+            still times the camera).
     """
 
     rig_file: str = ""
@@ -68,8 +81,9 @@ class SyncNodeConfig:
     queue_depth: int = DEFAULT_SENSOR_DEPTH
     publish_period_s: float = 0.1
     match_period_s: float = 1.0
-    stale_after_s: float = 3.0
+    stale_after_s: float = 5.0
     restamp_images: bool = True
+    max_pending_depth_frames: int = 150
 
     def __post_init__(self) -> None:
         sensor_qos(self.reliability, self.queue_depth)  # raises on an unknown reliability
@@ -86,10 +100,17 @@ PARAMETER_GROUPS = (
     ParameterGroup(
         SyncNodeConfig(),
         ranges={"queue_depth": (1, 100), "publish_period_s": (0.01, 10.0), "match_period_s": (0.05, 600.0),
-                "stale_after_s": (0.1, 3600.0)},
+                "stale_after_s": (0.1, 3600.0), "max_pending_depth_frames": (1, 10000)},
         read_only=True,
     ),  # fmt: skip
     ParameterGroup(OnlineSyncConfig(reference_camera=""), "sync.", SYNC_RANGES, exclude=("reference_camera",)),
+    ParameterGroup(
+        DepthHistoryConfig(),
+        "depth_history.",
+        {"stride_px": (1, 64), "window_s": (0.1, 600.0), "foreground_margin_rel": (0.001, 0.999),
+         "min_background_frames": (1, 10000)},
+        read_only=True,
+    ),  # fmt: skip
 )
 
 
@@ -111,6 +132,9 @@ class SyncNode(Node):
         self._tracks: dict[str, TrackSet] = {}
         self._track_arrival: dict[str, float] = {}
         self._models: dict[str, PinholeCamera] = {}
+        self._pending_depth = {c.name: deque(maxlen=self.config.max_pending_depth_frames) for c in self.rig.cameras}
+        self._depth_histories: dict[str, DepthHistory] = {}  # owned by the match thread
+        self._errors = diagnostics.SurvivedErrors(self, "estimate")
         self._matches: dict[str, int] = {}
         self._sync = OnlineClockSync(self._sync_config())
         self._offsets = initial_offsets(self.rig)
@@ -134,6 +158,9 @@ class SyncNode(Node):
                                      callback_group=input_group)  # fmt: skip
             self.create_subscription(CameraInfo, camera.info_topic, lambda m, c=camera: self._on_camera_info(c, m), qos,
                                      callback_group=input_group)  # fmt: skip
+            if camera.depth_topic:
+                self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos,
+                                         callback_group=input_group)  # fmt: skip
             if self.config.restamp_images:
                 Restamper(self, camera, qos, input_group, lambda name: self.current_offsets().get(name))
         self.create_timer(self.config.match_period_s, self._match, callback_group=match_group)
@@ -164,22 +191,52 @@ class SyncNode(Node):
         with self._lock:
             self._models[camera.name] = model
 
+    def _on_depth(self, camera: str, msg: Image) -> None:
+        with self._lock:
+            self._pending_depth[camera].append(msg)
+
     # ---- work --------------------------------------------------------------------------------
 
     def _match(self) -> None:
         with self._lock:
             tracks, models, sync = dict(self._tracks), dict(self._models), self._sync
+            depth_msgs = {name: list(pending) for name, pending in self._pending_depth.items()}
+            for pending in self._pending_depth.values():
+                pending.clear()
+        self._update_depth_histories(models, depth_msgs)
         if self.rig.reference_camera not in tracks:
             return
         previous = sync.last_correspondences()
         sync.calibrations = models
-        offsets = sync.update(tracks)
+        depth = {name: h for name, h in self._depth_histories.items() if h.num_frames and name in tracks}
+        try:
+            offsets = sync.update(tracks, depth or None)
+        except Exception as error:  # noqa: BLE001 (the live node outlives one failed estimate; see SurvivedErrors)
+            self._errors.record(error)
+            return
         matches = sync.last_correspondences()
         new_estimate = bool(matches) and (not previous or matches[0] is not previous[0])
         counts = self._outputs.publish_correspondences(matches) if new_estimate else None
         with self._lock:
             self._offsets.update(offsets)
             self._matches = counts if counts is not None else self._matches
+
+    def _update_depth_histories(self, models: dict[str, PinholeCamera], depth_msgs: dict[str, list[Image]]) -> None:
+        """Push the queued depth images of every calibrated camera into its history (a new
+        history when the camera's image size changed)."""
+        config = self._params.configs["depth_history."]
+        for name, msgs in depth_msgs.items():
+            model = models.get(name)
+            if model is None:
+                continue
+            history = self._depth_histories.get(name)
+            if history is None or (history.full_model.width, history.full_model.height) != (model.width, model.height):
+                history = self._depth_histories[name] = DepthHistory(model, config)
+            for msg in msgs:
+                try:
+                    history.push(stamp_ns(msg.header), depth_m_from_msg(msg))
+                except ValueError as error:
+                    self.get_logger().warning(f"{name}: depth image ignored: {error}", throttle_duration_sec=5.0)
 
     def current_offsets(self) -> dict[str, ClockOffset]:
         """The latest offset of every camera, LOST for cameras whose tracks stopped."""
@@ -195,7 +252,10 @@ class SyncNode(Node):
     def _publish_diagnostics(self) -> None:
         with self._lock:
             matches = dict(self._matches)
-        self._diagnostics.publish([offset_status(self.get_name(), o, matches) for o in self.current_offsets().values()])
+        statuses = [offset_status(self.get_name(), o, matches) for o in self.current_offsets().values()]
+        for status in statuses:
+            status.values += diagnostics.key_values({"failed_estimates": self._errors.count})
+        self._diagnostics.publish(statuses)
 
 
 def initial_offsets(rig: Rig) -> dict[str, ClockOffset]:

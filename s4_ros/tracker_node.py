@@ -11,15 +11,22 @@ Topics (relative, so they live in that namespace):
   ``/diagnostics``.
 
 Subscription callbacks only decode and queue frames; a worker timer in its own mutually
-exclusive callback group feeds them to :class:`s4_core.tracking.StreamingTracker` and publishes,
-so a slow optical-flow step never blocks message intake (the queue drops the oldest frames).
+exclusive callback group feeds them to :class:`s4_core.tracking.StreamingTracker` one at a time,
+so a slow optical-flow step never blocks message intake (the queue drops the oldest frames, see
+:class:`s4_ros.frame_queue.FrameQueue`). A second timer in the same group publishes the window.
+
+The window must span the largest offset to be found plus the motion that times it (8 s by
+default, as in the all-in-one), and each message carries the *whole* window: measured on the
+synthetic rig at 320x240 with the default query grid, an 8-s window holds ~1,560 tracks x 240
+frames, ~9.4 MB. Hence ``publish_period_s`` of 2 s (~4.7 MB/s per camera), at the sync's
+re-estimation pace, not the frame rate: a 0.2-s period would be ~47 MB/s per camera.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import deque
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,13 +35,13 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
-from s4_core.frames import Frame
-from s4_core.tracking import FrameVerdict, GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
+from s4_core.tracking import GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
 from s4_ros import diagnostics
 from s4_ros.camera_input import CameraInput, CameraTopics
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
+from s4_ros.frame_queue import FrameQueue
 from s4_ros.outputs import TrackOutputs
 from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
@@ -51,7 +58,10 @@ class TrackerNodeConfig:
         world_from_camera: extrinsics, 16 numbers of a row-major 4x4; empty: the camera's own frame is the world.
         reliability: reliability of the sensor subscriptions, reliable or best_effort.
         queue_depth: KEEP_LAST depth of the sensor subscriptions.
-        publish_period_s: how often the window's tracks are computed and published, seconds.
+        work_period_s: how often the worker looks for queued frames, seconds; it also returns the
+            worker thread to the executor after this long while a backlog remains.
+        publish_period_s: how often the window's tracks are published, seconds (each message
+            holds the whole window; keep it near the sync's re-estimation period).
         max_pending_frames: frames waiting for the worker beyond this are dropped, oldest first.
         max_marker_tracks: most track polylines drawn.
         stale_after_s: no image for this long makes the camera's diagnostic a warning, seconds.
@@ -63,7 +73,8 @@ class TrackerNodeConfig:
     world_from_camera: tuple[float, ...] = ()
     reliability: str = DEFAULT_RELIABILITY
     queue_depth: int = DEFAULT_SENSOR_DEPTH
-    publish_period_s: float = 0.2
+    work_period_s: float = 0.1
+    publish_period_s: float = 2.0
     max_pending_frames: int = 30
     max_marker_tracks: int = 300
     stale_after_s: float = 2.0
@@ -82,14 +93,15 @@ class TrackerNodeConfig:
 PARAMETER_GROUPS = (
     ParameterGroup(
         TrackerNodeConfig(),
-        ranges={"queue_depth": (1, 100), "publish_period_s": (0.01, 10.0), "max_pending_frames": (1, 1000),
+        ranges={"queue_depth": (1, 100), "work_period_s": (0.01, 10.0), "publish_period_s": (0.01, 60.0),
+                "max_pending_frames": (1, 1000),
                 "max_marker_tracks": (0, 10000), "stale_after_s": (0.1, 3600.0)},
         read_only=True,
     ),  # fmt: skip
     ParameterGroup(
-        StreamingConfig(),
+        StreamingConfig(window_frames=None, window_s=8.0, keyframe_interval_frames=10),
         prefix="tracking.",
-        ranges={"window_frames": (2, 1000), "keyframe_interval_frames": (1, 1000), "stitch_radius_px": (0.01, 50.0),
+        ranges={"window_s": (0.1, 600.0), "keyframe_interval_frames": (1, 1000), "stitch_radius_px": (0.01, 50.0),
                 "queries.grid_step_px": (1, 256), "queries.border_px": (0, 256), "queries.window_px": (1, 63),
                 "queries.min_texture": (0.0, 1.0), "min_valid_steps": (0, 1000), "appearance_radius_px": (0, 32)},
     ),  # fmt: skip
@@ -113,10 +125,10 @@ class TrackerNode(Node):
         self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
         self.config: TrackerNodeConfig = self._params.configs[""]
         self._lock = threading.Lock()
-        self._pending: deque[Frame] = deque(maxlen=self.config.max_pending_frames)
-        self._dropped_by_queue = 0
+        self._queue = FrameQueue([self.config.camera], self.config.max_pending_frames)
         self._malformed_reported = 0
         self._tracker = self._new_tracker()
+        self._published_stamp_ns: int | None = None
         self._create_io()
         self.get_logger().info(f"tracking camera {self.config.camera}")
 
@@ -129,36 +141,44 @@ class TrackerNode(Node):
         input_group, work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         topics = CameraTopics(config.camera, "image", "camera_info", "depth" if config.use_depth else "",
                               config.compressed, config.extrinsics)  # fmt: skip
-        self._input = CameraInput(self, topics, sensor_qos(config.reliability, config.queue_depth), input_group, self._queue)
+        self._input = CameraInput(self, topics, sensor_qos(config.reliability, config.queue_depth), input_group,
+                                  self._queue.put)  # fmt: skip
         self._outputs = TrackOutputs(self, "", config.max_marker_tracks)
-        self.create_timer(config.publish_period_s, self._work, callback_group=work_group)
+        self.create_timer(config.work_period_s, self._work, callback_group=work_group)
+        self.create_timer(config.publish_period_s, self._publish, callback_group=work_group)
+        self.create_timer(1.0, self._publish_diagnostics, callback_group=work_group)
 
     def _reconfigure(self, _prefix: str, _config) -> None:
         """A tracking parameter changed: restart the stream with the new settings."""
         with self._lock:
             self._tracker = self._new_tracker()
 
-    def _queue(self, frame: Frame) -> None:
-        with self._lock:
-            self._dropped_by_queue += len(self._pending) == self._pending.maxlen
-            self._pending.append(frame)
-
-    # ---- work (own callback group) -----------------------------------------------------------
+    # ---- work (own callback group: the tracker is only touched from here) -----------------------
 
     def _work(self) -> None:
+        """Push queued frames, oldest first, for at most ``work_period_s`` (then yield the thread)."""
         with self._lock:
-            frames, tracker = list(self._pending), self._tracker
-            self._pending.clear()
-        verdicts = [tracker.push(frame) for frame in frames]
-        if any(v in (FrameVerdict.ACCEPTED, FrameVerdict.KEYFRAME, FrameVerdict.RESTARTED) for v in verdicts):
-            self._outputs.publish(tracker.window_tracks(), frames[-1].stamp_ns)
-        self._publish_diagnostics(tracker)
+            tracker = self._tracker
+        deadline = time.monotonic() + self.config.work_period_s
+        while time.monotonic() < deadline and (frame := self._queue.take()) is not None:
+            tracker.push(frame)
 
-    def _publish_diagnostics(self, tracker: StreamingTracker) -> None:
-        stream, intake = tracker.health(), self._input.health()
+    def _publish(self) -> None:
+        """Publish the window when it has a frame not published yet."""
         with self._lock:
-            dropped = self._dropped_by_queue
-        values = {**dataclasses.asdict(intake), **dataclasses.asdict(stream), "dropped_by_queue": dropped}
+            tracker = self._tracker
+        tracks = tracker.window_tracks()
+        if tracks.num_frames == 0 or int(tracks.stamps_ns[-1]) == self._published_stamp_ns:
+            return
+        self._published_stamp_ns = int(tracks.stamps_ns[-1])
+        self._outputs.publish(tracks, self._published_stamp_ns)
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            tracker = self._tracker
+        stream, intake = tracker.health(), self._input.health()
+        queue = {f"queue_{k}": v for k, v in dataclasses.asdict(self._queue.stats()).items()}
+        values = {**dataclasses.asdict(intake), **dataclasses.asdict(stream), **queue}
         values["silent_s"] = f"{intake.silent_s:.1f}"
         if intake.silent_s > self.config.stale_after_s:
             level, message = diagnostics.WARN, f"no images for {intake.silent_s:.1f} s"

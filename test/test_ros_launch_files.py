@@ -153,8 +153,8 @@ def test_parameter_file_reaches_the_nodes(example_rig_nodes):
     """rcl parses config/s4.yaml and its node-name patterns select the right nodes."""
     pipeline = example_rig_nodes["all_in_one"][0]
     tracker, _, sync, _ = example_rig_nodes["distributed"]
-    assert pipeline.get_parameter("pipeline.sync_window.match.max_tracks").value == 300  # default 500
-    assert sync.get_parameter("sync.window.match.max_tracks").value == 300
+    assert pipeline.get_parameter("pipeline.sync_window.match.max_tracks").value == 200  # default 500
+    assert sync.get_parameter("sync.window.match.max_tracks").value == 200
     assert tracker.get_fully_qualified_name() == "/s4/cam0/tracker"
     assert tracker.get_parameter("reliability").value == "reliable"
 

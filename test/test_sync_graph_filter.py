@@ -58,3 +58,13 @@ def test_filter_needs_consistent_evidence_and_loses_a_silent_camera():
     assert f.no_evidence(6.0, "no new frames") is SyncState.LOCKED
     assert f.no_evidence(12.0, "no new frames") is SyncState.LOST
     assert "no new frames" in f.offset().reason
+
+
+def test_a_group_timed_only_against_itself_stays_unresolved_without_breaking_the_solve():
+    # cam1 and cam2 agree with each other but nothing ties them to the reference: their
+    # offsets are undetermined, while cam3 (timed against cam0) is still solved.
+    pairs = [_pair("cam1", "cam2", 0.25, 0.001), _pair("cam0", "cam3", -0.4, 0.001)]
+    solved = solve_offsets_on_pair_graph(["cam0", "cam1", "cam2", "cam3"], "cam0", pairs)
+    assert solved["cam3"].resolved and abs(solved["cam3"].offset_s + 0.4) < 1e-9
+    assert not solved["cam1"].resolved and not solved["cam2"].resolved
+    assert solved["cam1"].reason and solved["cam2"].reason

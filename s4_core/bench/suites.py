@@ -13,4 +13,5 @@ SUITES: dict[str, str] = {
     "bag": "s4_core.bench.bag_bench",
     "st4rtrack": "s4_core.bench.st4rtrack_bench",
     "learned": "s4_core.bench.learned_bench",
+    "nodes": "s4_core.bench.nodes_bench",
 }

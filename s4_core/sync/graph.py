@@ -115,7 +115,12 @@ def _robust_start(n: int, ref: int, ia: np.ndarray, ib: np.ndarray, d: np.ndarra
 def _irls(x, ref, ia, ib, d, sigma, config: GraphSolveConfig) -> tuple[np.ndarray, np.ndarray]:
     """Cauchy IRLS with the reference fixed; returns offsets [C] and marginal variances [C]."""
     n = len(x)
-    free = np.array([c for c in range(n) if c != ref], dtype=np.int64)
+    # Only cameras connected to the reference have determined offsets; a group of cameras
+    # timed only against each other would make the normal equations singular.
+    connected = _connected_to(ref, n, ia, ib)
+    linked = connected[ia] & connected[ib]
+    ia, ib, d, sigma = ia[linked], ib[linked], d[linked], sigma[linked]
+    free = np.array([c for c in range(n) if c != ref and connected[c]], dtype=np.int64)
     A = np.zeros((len(d), n))
     A[np.arange(len(d)), ib] += 1.0
     A[np.arange(len(d)), ia] -= 1.0
