@@ -27,6 +27,7 @@ from s4_core.splat.export import GaussianSnapshot
 from s4_core.splat.model import SplatModel, SplatModelConfig
 from s4_core.sync.clock_filter import ClockFilterConfig
 from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
+from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
 from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
 from s4_core.tracking.input_gate import FrameVerdict
@@ -46,6 +47,7 @@ class PipelineConfig:
         sync_window: per-window matching and timing.
         clock_filter: per-camera offset/drift filter and lock logic.
         depth_history: recent depth images kept per calibrated RGB-D camera for the sync.
+        image_history: recent grey images kept per calibrated RGB-only camera for the sync.
         reestimate_period_s: reference-clock seconds between two offset estimates.
         splats: the 4D Gaussian model, or None to run without it (tracks and offsets only).
         splat_camera_stride: train the splat model on every n-th frame of each camera, bounding
@@ -58,6 +60,7 @@ class PipelineConfig:
     sync_window: WindowSyncConfig = field(default_factory=WindowSyncConfig)
     clock_filter: ClockFilterConfig = field(default_factory=ClockFilterConfig)
     depth_history: DepthHistoryConfig = field(default_factory=DepthHistoryConfig)
+    image_history: ImageHistoryConfig = field(default_factory=ImageHistoryConfig)
     reestimate_period_s: float = 2.0
     splats: SplatModelConfig | None = None
     splat_camera_stride: int = 3
@@ -128,6 +131,9 @@ class StreamingPipeline:
         self._depth_histories = {
             name: DepthHistory(model, config.depth_history) for name, model in cameras.items() if model is not None
         }
+        self._image_histories = {
+            name: ImageHistory(model, config.image_history) for name, model in cameras.items() if model is not None
+        }
         self._splats: SplatModel | None = None
         self._frames_seen = {name: 0 for name in cameras}
         self._newest_frame: dict[str, Frame] = {}
@@ -152,6 +158,8 @@ class StreamingPipeline:
         self._newest_frame[frame.camera] = frame
         if frame.depth_m is not None and frame.camera in self._depth_histories:
             self._depth_histories[frame.camera].push(frame.stamp_ns, frame.depth_m)
+        elif frame.depth_m is None and frame.camera in self._image_histories:
+            self._image_histories[frame.camera].push(frame.stamp_ns, frame.rgb)
         self._train_splats(frame)
         if frame.camera != self.reference_camera or not self._estimate_due(frame.stamp_ns):
             return []
@@ -183,7 +191,8 @@ class StreamingPipeline:
         windows = {name: tracker.window_tracks() for name, tracker in self._trackers.items()}
         windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
         depth = {name: h for name, h in self._depth_histories.items() if h.num_frames and name in windows}
-        offsets = self._sync.update(windows, depth or None)
+        images = {name: h for name, h in self._image_histories.items() if h.num_frames and name in windows}
+        offsets = self._sync.update(windows, depth or None, images or None)
         self._maybe_start_splats(windows, offsets)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:

@@ -4,6 +4,11 @@ Pipeline per window: matched tracks of each camera pair -> integer lag maximizin
 of their motion (:mod:`.lag`) -> sub-frame offset with an honest stddev on spline-interpolated
 tracks (:mod:`.refine`) -> robust least squares over the camera-pair graph (:mod:`.graph`) ->
 per-camera Kalman filter with lock states (:mod:`.clock_filter`, :mod:`.online`).
+
+Calibrated pairs are timed without track matches, from the consistency of their motion under
+the known geometry: RGB-D pairs by their moving surfaces (:mod:`.depth_consistency`), RGB-only
+pairs by their motion masks along viewing rays (:mod:`.epipolar_consistency`); both share the
+offset search of :mod:`.offset_search`.
 """
 
 from s4_core.sync.clock_filter import ClockFilterConfig, ClockOffsetFilter, OffsetMeasurement

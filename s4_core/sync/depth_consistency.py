@@ -16,12 +16,12 @@ independent blocks of A's frames.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from s4_core.sync.depth_history import DepthHistory
+from s4_core.sync.offset_search import PeakCriteria, combine_directions, finer_period_s, offset_grid_s, search_offset
 from s4_core.sync.pair import PairOffset
 from s4_core.tracks import TrackSet
 
@@ -59,6 +59,11 @@ class DepthConsistencyConfig:
     min_peak_margin: float = 0.2
     num_blocks: int = 6
     stddev_floor_frames: float = 0.01
+
+    @property
+    def criteria(self) -> PeakCriteria:
+        """When a score peak is accepted as the offset."""
+        return PeakCriteria(self.min_points, self.min_score, self.min_peak_margin, self.num_blocks, self.stddev_floor_frames)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def offset_by_depth_consistency(
         hint_s: current estimate of the offset, to search near it only.
     """
     cam_a, cam_b = history_a.model.name, tracks_b.camera
-    period_s = _finer_period_s(history_a.stamps_s, tracks_b.stamps_ns / 1e9)
+    period_s = finer_period_s(history_a.stamps_s, tracks_b.stamps_ns / 1e9)
     t_a_s = float(np.mean(history_a.stamps_s[[0, -1]])) if history_a.num_frames else float("nan")
 
     def fail(reason: str) -> PairOffset:
@@ -115,24 +120,14 @@ def offset_by_depth_consistency(
     if moving.xyz.shape[1] == 0:
         return fail("no moving points: static scene or no shared motion")
     target = _target_frames(history_a, config.max_frames)
-    centre, radius = (0.0, config.max_offset_s) if hint_s is None else (hint_s, config.hint_radius_s)
-    grid = centre + np.arange(-radius, radius + 1e-9, 0.5 * period_s)
-    scores = np.array([_score(moving, target, d, config) for d in grid])
-    best = int(np.nanargmax(np.where(np.isfinite(scores[:, 0]), scores[:, 0], -np.inf))) if np.isfinite(scores[:, 0]).any() else -1
-    if best < 0:
-        return fail("windows do not overlap")
-    peak, points = scores[best]
-    if points < config.min_points or peak < config.min_score:
-        return fail(f"weak motion agreement (score {peak:.3f}, {int(points)} points)")
-    rival = _best_rival(scores[:, 0], best)
-    if rival > (1.0 - config.min_peak_margin) * peak:
-        return fail(f"ambiguous offset (peak {peak:.3f}, rival {rival:.3f})")
-    step_s = grid[1] - grid[0]
-    offset_s = _refine(moving, target, grid[best], step_s, config)
-    stddev_s = _block_stddev(moving, target, offset_s, step_s, config)
-    stddev_s = max(stddev_s, config.stddev_floor_frames * period_s)
-    log.debug("%s-%s: %.5f s +- %.2f ms (score %.3f, rival %.3f)", cam_a, cam_b, offset_s, stddev_s * 1e3, peak, rival)
-    return PairOffset(cam_a, cam_b, offset_s, stddev_s, t_a_s, period_s, int(points), True)
+    grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
+    found = search_offset(
+        lambda d, frames: _score(moving, target, d, config, frames), grid, len(target.stamps_s), period_s, config.criteria
+    )
+    if not found.ok:
+        return fail(found.reason)
+    log.debug("%s-%s: %.5f s +- %.2f ms (score %.3f, rival %.3f)", cam_a, cam_b, found.offset_s, found.stddev_s * 1e3, found.peak, found.rival)
+    return PairOffset(cam_a, cam_b, found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
 
 
 def _moving_points(tracks: TrackSet, history: DepthHistory, config: DepthConsistencyConfig) -> _MovingPoints:
@@ -194,43 +189,6 @@ def _score(moving: _MovingPoints, target: _TargetFrames, offset_s: float, config
     return float(np.mean(support - violation)), float(zi.size)
 
 
-def _best_rival(scores: np.ndarray, best: int) -> float:
-    """Highest score outside the peak's lobe (the run around ``best`` above half the peak).
-
-    Scores on the flanks of a broad peak are not rivals; another lobe that comes close to the
-    peak is (a periodic motion, or a repeated pattern, makes the offset ambiguous).
-    """
-    s = np.where(np.isfinite(scores), scores, -np.inf)
-    above = s > 0.5 * s[best]
-    lo, hi = best, best
-    while lo > 0 and above[lo - 1]:
-        lo -= 1
-    while hi < len(s) - 1 and above[hi + 1]:
-        hi += 1
-    outside = np.concatenate([s[:lo], s[hi + 1 :]])
-    return float(outside.max()) if outside.size and np.isfinite(outside.max()) else 0.0
-
-
-def _refine(moving, target, start_s: float, step_s: float, config, frames=None) -> float:
-    result = minimize_scalar(
-        lambda d: -np.nan_to_num(_score(moving, target, d, config, frames)[0], nan=-1.0),
-        bounds=(start_s - step_s, start_s + step_s), method="bounded", options={"xatol": 1e-5},
-    )
-    return float(result.x)
-
-
-def _block_stddev(moving, target, offset_s: float, step_s: float, config) -> float:
-    """Standard error of the offset from its optima over contiguous blocks of A's frames."""
-    blocks = [b for b in np.array_split(np.arange(len(target.stamps_s)), config.num_blocks) if len(b)]
-    optima = np.array([_refine(moving, target, offset_s, step_s, config, frames=b) for b in blocks])
-    return float(np.std(optima, ddof=1) / np.sqrt(len(optima))) if len(optima) > 1 else float("inf")
-
-
-def _finer_period_s(stamps_a_s: np.ndarray, stamps_b_s: np.ndarray) -> float:
-    periods = [float(np.median(np.diff(s))) for s in (stamps_a_s, stamps_b_s) if len(s) > 1]
-    return min(periods) if periods else float("nan")
-
-
 def offset_by_mutual_depth_consistency(
     tracks_a: TrackSet,
     history_a: DepthHistory,
@@ -239,18 +197,7 @@ def offset_by_mutual_depth_consistency(
     config: DepthConsistencyConfig = DepthConsistencyConfig(),
     hint_s: float | None = None,
 ) -> PairOffset:
-    """B-into-A and A-into-B estimates combined; their disagreement is part of the stddev.
-
-    Each direction has its own biases (which faces each camera sees, where its tracks drift);
-    the two directions measure the same offset, so half their difference is an honest,
-    data-driven estimate of the error those biases leave, added to the statistical spread.
-    """
+    """B-into-A and A-into-B estimates combined (see :func:`combine_directions`)."""
     forward = offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s)
     backward = offset_by_depth_consistency(tracks_a, history_a, history_b, config, None if hint_s is None else -hint_s)
-    if not (forward.ok and backward.ok):
-        failed = forward if not forward.ok else backward
-        return replace(forward, ok=False, offset_s=float("nan"), stddev_s=float("inf"), reason=failed.reason)
-    offset_s = 0.5 * (forward.offset_s - backward.offset_s)
-    disagreement_s = 0.5 * (forward.offset_s + backward.offset_s)
-    stddev_s = float(np.sqrt(0.25 * (forward.stddev_s**2 + backward.stddev_s**2) + disagreement_s**2))
-    return replace(forward, offset_s=offset_s, stddev_s=stddev_s, num_matches=forward.num_matches + backward.num_matches)
+    return combine_directions(forward, backward)

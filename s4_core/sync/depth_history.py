@@ -9,13 +9,13 @@ the sync independent of track identity errors: every depth sample is a real surf
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.clock import NS_PER_S
+from s4_core.sync.stamped_window import StampedWindow, subsampled_camera
 
 
 @dataclass(frozen=True)
@@ -53,42 +53,29 @@ class DepthHistory:
     def __init__(self, model: PinholeCamera, config: DepthHistoryConfig = DepthHistoryConfig()) -> None:
         self.config = config
         self.full_model = model
-        s = config.stride_px
-        K = model.K.copy()
-        K[:2] /= s  # pixel i of the subsampled image is pixel i * s of the full one
-        self.model = PinholeCamera(
-            model.name, -(-model.width // s), -(-model.height // s), K, model.world_from_camera
-        )
-        self._stamps_ns: deque[int] = deque()
-        self._depths: deque[np.ndarray] = deque()
+        self.model = subsampled_camera(model, config.stride_px)
+        self._depths = StampedWindow(config.window_s)
         self._background: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
-        return len(self._stamps_ns)
+        return len(self._depths)
 
     @property
     def stamps_s(self) -> np.ndarray:
         """Stamps [T] in the camera's clock, seconds."""
-        return np.asarray(self._stamps_ns, dtype=np.float64) / NS_PER_S
+        return self._depths.stamps_ns / NS_PER_S
 
     def push(self, stamp_ns: int, depth_m: np.ndarray) -> None:
         """Add a depth image [H, W] (metres; NaN/0/negative invalid); drop what left the window."""
         if depth_m.shape != (self.full_model.height, self.full_model.width):
             raise ValueError(f"depth {depth_m.shape} does not match camera {self.full_model.name}")
-        if self._stamps_ns and stamp_ns <= self._stamps_ns[-1]:
-            return
         s = self.config.stride_px
         small = np.array(depth_m[::s, ::s], dtype=np.float32)
         with np.errstate(invalid="ignore"):
             small[~(np.isfinite(small) & (small > 0))] = np.nan
-        self._stamps_ns.append(int(stamp_ns))
-        self._depths.append(small)
-        horizon_ns = stamp_ns - round(self.config.window_s * NS_PER_S)
-        while self._stamps_ns and self._stamps_ns[0] < horizon_ns:
-            self._stamps_ns.popleft()
-            self._depths.popleft()
-        self._background = None
+        if self._depths.push(stamp_ns, small):
+            self._background = None
 
     def depth(self, index: int) -> np.ndarray:
         """Subsampled depth [h, w] of frame ``index`` (NaN where invalid)."""
@@ -99,7 +86,7 @@ class DepthHistory:
         if self.num_frames < self.config.min_background_frames:
             return None
         if self._background is None:
-            stack = np.stack(self._depths)
+            stack = self._depths.stack()
             with np.errstate(all="ignore"):
                 self._background = np.nanmedian(stack, axis=0) if np.isfinite(stack).any() else None
         return self._background

@@ -12,6 +12,7 @@ from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
 from s4_core.offsets import ClockOffset, SyncState
 from s4_core.sync.depth_history import DepthHistory
+from s4_core.sync.image_history import ImageHistory
 from s4_core.sync.clock_filter import ClockFilterConfig, ClockOffsetFilter, OffsetMeasurement
 from s4_core.sync.window import WindowSyncConfig, estimate_window_offsets
 from s4_core.tracks import TrackSet
@@ -57,13 +58,17 @@ class OnlineClockSync:
         self._last_correspondences: list[Correspondences] = []
 
     def update(
-        self, windows: Mapping[str, TrackSet], depth_histories: Mapping[str, DepthHistory] | None = None
+        self,
+        windows: Mapping[str, TrackSet],
+        depth_histories: Mapping[str, DepthHistory] | None = None,
+        image_histories: Mapping[str, ImageHistory] | None = None,
     ) -> dict[str, ClockOffset]:
         """Feed the current window of each camera; returns every known camera's ClockOffset.
 
         Args:
             windows: camera -> its TrackSet over the current window.
             depth_histories: camera -> its recent depth images (calibrated RGB-D cameras).
+            image_histories: camera -> its recent grey images (calibrated RGB-only cameras).
         """
         ref = self.config.reference_camera
         for name in windows:
@@ -72,7 +77,7 @@ class OnlineClockSync:
             return self.offsets()
         now_s = float(windows[ref].stamps_ns[-1]) / 1e9
         if now_s - self._last_estimate_s >= self.config.reestimate_period_s:
-            self._estimate(windows, now_s, depth_histories)
+            self._estimate(windows, now_s, depth_histories, image_histories)
         return self.offsets()
 
     def force_next_estimate(self) -> None:
@@ -91,7 +96,7 @@ class OnlineClockSync:
             out[ref] = ClockOffset(ref, 0.0, 0.0, 0.0, SyncState.LOCKED, "", 0.0)
         return out
 
-    def _estimate(self, windows: Mapping[str, TrackSet], now_s: float, depth_histories) -> None:
+    def _estimate(self, windows: Mapping[str, TrackSet], now_s: float, depth_histories, image_histories) -> None:
         self._last_estimate_s = now_s
         live, stopped = {}, {}
         for name, tracks in windows.items():
@@ -104,8 +109,9 @@ class OnlineClockSync:
         hints = {c: f.offset().offset_s for c, f in self._filters.items() if f.state is SyncState.LOCKED and c in live}
         hints[self.config.reference_camera] = 0.0
         result = estimate_window_offsets(
-            live, self.config.reference_camera, self.config.window, self.calibrations, hints, depth_histories
-        )
+            live, self.config.reference_camera, self.config.window, self.calibrations, hints, depth_histories,
+            image_histories,
+        )  # fmt: skip
         self._last_correspondences = result.correspondences
         overlap = _window_overlap(windows[self.config.reference_camera], self.config.reestimate_period_s)
         for name, f in self._filters.items():

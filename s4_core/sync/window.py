@@ -17,6 +17,8 @@ from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
 from s4_core.sync.depth_consistency import DepthConsistencyConfig, offset_by_mutual_depth_consistency
 from s4_core.sync.depth_history import DepthHistory
+from s4_core.sync.epipolar_consistency import EpipolarConsistencyConfig, offset_by_mutual_epipolar_consistency
+from s4_core.sync.image_history import ImageHistory
 from s4_core.matching.fgw import FgwMatchConfig, match_tracks_fgw
 from s4_core.sync.clock_filter import OffsetMeasurement
 from s4_core.sync.graph import GraphSolveConfig, solve_offsets_on_pair_graph
@@ -38,10 +40,14 @@ class WindowSyncConfig:
             over the same capture interval (unbiased for moving points) and re-time the pair.
         depth: timing of calibrated depth cameras from their moving geometry, used for every
             pair whose cameras both have a depth history and tracks in one world frame.
+        epipolar: timing of calibrated RGB-only cameras from their motion masks along viewing
+            rays, used for every other pair whose cameras are both calibrated and both have an
+            image history.
     """
 
     match: FgwMatchConfig = field(default_factory=FgwMatchConfig)
     depth: DepthConsistencyConfig = field(default_factory=DepthConsistencyConfig)
+    epipolar: EpipolarConsistencyConfig = field(default_factory=EpipolarConsistencyConfig)
     pair: PairSyncConfig = field(default_factory=PairSyncConfig)
     graph: GraphSolveConfig = field(default_factory=GraphSolveConfig)
     rematch_with_offset: bool = True
@@ -71,6 +77,7 @@ def estimate_window_offsets(
     calibrations: Mapping[str, PinholeCamera] | None = None,
     offset_hints_s: Mapping[str, float] | None = None,
     depth_histories: Mapping[str, DepthHistory] | None = None,
+    image_histories: Mapping[str, ImageHistory] | None = None,
 ) -> WindowOffsets:
     """Per-camera offsets (relative to ``reference``) from one window of every camera's tracks.
 
@@ -81,12 +88,13 @@ def estimate_window_offsets(
         calibrations: camera -> PinholeCamera, for RGB-only epipolar terms.
         offset_hints_s: camera -> current offset estimate, to match over common intervals.
         depth_histories: camera -> its recent depth images, for calibrated RGB-D pairs.
+        image_histories: camera -> its recent grey images, for calibrated RGB-only pairs.
     """
     names = sorted(windows)
     if reference not in windows:
         return WindowOffsets({}, {c: f"reference camera {reference} has no window" for c in names}, [])
     timed = [
-        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories)
+        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories)
         for a, b in itertools.combinations(names, 2)
     ]
     pairs = [pair for pair, _ in timed]
@@ -101,17 +109,25 @@ def estimate_window_offsets(
     return WindowOffsets(measurements, reasons, pairs, [corr for _, corr in timed])
 
 
-def _pair_offset(a, b, config: WindowSyncConfig, calibrations, hints, depth_histories) -> tuple[PairOffset, Correspondences]:
+def _pair_offset(
+    a, b, config: WindowSyncConfig, calibrations, hints, depth_histories, image_histories
+) -> tuple[PairOffset, Correspondences]:
     """The pair's offset and the matches found with it.
 
-    Calibrated RGB-D pairs are timed from their moving geometry and then matched with that
-    offset; other pairs are matched first and timed on their matched tracks.
+    Calibrated RGB-D pairs are timed from their moving geometry, calibrated RGB-only pairs from
+    their motion along viewing rays; both are then matched with that offset. Uncalibrated pairs
+    are matched first and timed on their matched tracks.
     """
     cams = (calibrations[a.camera], calibrations[b.camera]) if calibrations and a.camera in calibrations and b.camera in calibrations else None
     hint = hints[b.camera] - hints[a.camera] if hints and a.camera in hints and b.camera in hints else None
     if _shares_depth_world(a, b, depth_histories):
         pair = offset_by_mutual_depth_consistency(
             a, depth_histories[a.camera], b, depth_histories[b.camera], config.depth, hint
+        )
+        return pair, match_tracks_fgw(a, b, config.match, pair.offset_s if pair.ok else hint, cams)
+    if cams is not None and image_histories and a.camera in image_histories and b.camera in image_histories:
+        pair = offset_by_mutual_epipolar_consistency(
+            image_histories[a.camera], image_histories[b.camera], config.epipolar, hint
         )
         return pair, match_tracks_fgw(a, b, config.match, pair.offset_s if pair.ok else hint, cams)
     corr = match_tracks_fgw(a, b, config.match, hint, cams)

@@ -1,0 +1,165 @@
+"""Timing calibrated RGB-only cameras from where their motion meets along viewing rays.
+
+The scene is a checkerboard moved by a smooth, non-periodic path in front of two calibrated
+cameras running at 30 and 25 fps (a ChArUco board moved by hand, reduced to its essentials),
+rendered with a plane homography so every test stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from s4_core.camera import PinholeCamera, intrinsics_from_fov, look_at
+from s4_core.clock import NS_PER_S
+from s4_core.sync.epipolar_consistency import EpipolarConsistencyConfig, offset_by_mutual_epipolar_consistency
+from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
+from s4_core.sync.offset_search import PeakCriteria, best_rival, combine_directions, search_offset
+from s4_core.sync.pair import PairOffset
+from s4_core.sync.window import WindowSyncConfig, estimate_window_offsets
+from s4_core.tracks import TrackSet
+
+SIZE_WH = (160, 120)
+START_NS = 1_000_000_000
+BOARD_RATE = 2.0  # the path's time scale: the board crosses its own size in about 0.15 s
+FAST = EpipolarConsistencyConfig(max_offset_s=1.0, chance_offsets=8, max_frames=30)
+
+
+def _camera(name: str, eye: tuple[float, float, float]) -> PinholeCamera:
+    return PinholeCamera(name, *SIZE_WH, intrinsics_from_fov(*SIZE_WH, 60.0), look_at(np.array(eye), np.zeros(3)))
+
+
+CAMERAS = (_camera("a", (0.0, -2.5, 0.4)), _camera("b", (2.0, -1.6, 0.6)))
+
+
+def _board_corners_world(t_s: float) -> np.ndarray:
+    """Corners [4, 3] of a 0.25 m board at time ``t_s``: wandering and turning, never repeating."""
+    w = BOARD_RATE
+    centre = np.array([0.5 * np.sin(1.3 * w * t_s), 0.3 * np.sin(0.7 * w * t_s + 1.0), 0.35 * np.sin(0.9 * w * t_s + 0.3 * (w * t_s) ** 1.5)])
+    angle = 0.4 * np.sin(0.5 * w * t_s)
+    u = np.array([np.cos(angle), 0.0, np.sin(angle)]) * 0.125
+    v = np.cross(u, np.array([0.0, 1.0, 0.0]))
+    v *= 0.125 / np.linalg.norm(v)
+    return centre + np.array([-u - v, u - v, u + v, -u + v])
+
+
+_TEXTURE = (np.kron((np.indices((8, 8)).sum(axis=0) % 2), np.ones((16, 16))) * 200 + 40).astype(np.uint8)
+
+
+def _render(camera: PinholeCamera, t_s: float) -> np.ndarray:
+    """RGB [H, W, 3]: the checkerboard on a mid-grey background."""
+    uv, _ = camera.project(_board_corners_world(t_s))
+    side = _TEXTURE.shape[0] - 1
+    H = cv2.getPerspectiveTransform(np.float32([[0, 0], [side, 0], [side, side], [0, side]]), uv.astype(np.float32))
+    board = cv2.warpPerspective(_TEXTURE, H, SIZE_WH, flags=cv2.INTER_LINEAR, borderValue=0)
+    cover = cv2.warpPerspective(np.ones_like(_TEXTURE), H, SIZE_WH, flags=cv2.INTER_NEAREST, borderValue=0)
+    grey = np.where(cover > 0, board, 110).astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
+def _history(camera: PinholeCamera, fps: float, offset_s: float, duration_s: float = 5.0, moving: bool = True) -> ImageHistory:
+    """A camera's image history; its frame captured at t is stamped t + ``offset_s``."""
+    history = ImageHistory(camera, ImageHistoryConfig(window_s=duration_s + 1.0))
+    for capture_s in np.arange(0.0, duration_s, 1.0 / fps):
+        history.push(START_NS + round((capture_s + offset_s) * NS_PER_S), _render(camera, capture_s if moving else 0.0))
+    return history
+
+
+@dataclass(frozen=True)
+class _Rig:
+    a: ImageHistory
+    b: ImageHistory
+
+
+@pytest.fixture(scope="module")
+def rig() -> _Rig:
+    return _Rig(_history(CAMERAS[0], 30.0, 0.0), _history(CAMERAS[1], 25.0, 0.0731))
+
+
+def test_motion_mask_marks_the_board_where_it_is_now():
+    history = ImageHistory(CAMERAS[0], ImageHistoryConfig(stride_px=1, change_interval_s=0.0, min_frames=3))
+    frames = [np.full((SIZE_WH[1], SIZE_WH[0], 3), 100, np.uint8) for _ in range(5)]
+    for k, frame in enumerate(frames):
+        frame[40:60, 20 + 10 * k : 30 + 10 * k] = 220  # a 10 px block stepping 10 px per frame
+        history.push(START_NS + k * 33_000_000, frame)
+    expected = np.zeros((SIZE_WH[1], SIZE_WH[0]), bool)
+    expected[40:60, 40:50] = True  # frame 2: differs from frames 1 and 3 only where it is now
+    np.testing.assert_array_equal(history.dynamic_mask(2), expected)
+    distance = history.distance_to_motion_px(2)
+    assert distance[50, 45] == 0.0 and distance[50, 55] == pytest.approx(6.0, abs=0.1)
+
+
+def test_a_history_needs_enough_frames_and_matching_images():
+    history = ImageHistory(CAMERAS[0], ImageHistoryConfig(min_frames=5))
+    history.push(START_NS, np.zeros((SIZE_WH[1], SIZE_WH[0], 3), np.uint8))
+    assert not history.ready and not history.dynamic_mask(0).any()
+    with pytest.raises(ValueError):
+        history.push(START_NS + 1, np.zeros((10, 10, 3), np.uint8))
+
+
+def test_search_finds_a_smooth_peak_between_grid_points_with_block_spread():
+    def score(offset_s: float, frames: np.ndarray | None) -> tuple[float, float]:
+        return float(np.exp(-0.5 * ((offset_s - 0.1234) / 0.05) ** 2)), 500.0
+
+    found = search_offset(score, np.arange(-1.0, 1.0, 1 / 60), 12, 1 / 30, PeakCriteria(100, 0.1, 0.2))
+    assert found.ok and found.offset_s == pytest.approx(0.1234, abs=1e-4)
+    assert found.stddev_s == pytest.approx(0.01 / 30)  # the floor: every block agrees exactly
+
+
+def test_a_rival_lobe_is_not_the_flank_of_the_peak():
+    scores = np.array([0.0, 0.1, 0.9, 1.0, 0.8, 0.2, 0.0, 0.7, 0.1])
+    assert best_rival(scores, 3) == pytest.approx(0.7)
+
+
+def test_two_directions_combine_with_their_disagreement_as_error():
+    forward = PairOffset("a", "b", 0.10, 0.003, 0.0, 1 / 30, 10, True)
+    backward = PairOffset("b", "a", -0.12, 0.004, 0.0, 1 / 30, 10, True)
+    pair = combine_directions(forward, backward)
+    assert pair.ok and pair.offset_s == pytest.approx(0.11)
+    assert pair.stddev_s == pytest.approx(np.sqrt(0.25 * (0.003**2 + 0.004**2) + 0.01**2))
+
+
+def test_known_offset_of_two_calibrated_rgb_cameras_is_recovered_honestly(rig):
+    pair = offset_by_mutual_epipolar_consistency(rig.a, rig.b, FAST)
+    assert pair.ok, pair.reason
+    error_s = pair.offset_s - 0.0731
+    # measured: about one frame of error (the two directions disagree by about two frames on
+    # this board, whose motion blurs the peak over its own crossing time), and honestly reported
+    assert abs(error_s) < 1.5 / 30.0, pair
+    assert abs(error_s) <= 3.0 * pair.stddev_s, pair
+
+
+def test_a_hint_keeps_the_search_local_and_gives_the_same_offset(rig):
+    pair = offset_by_mutual_epipolar_consistency(rig.a, rig.b, FAST, hint_s=0.05)
+    assert pair.ok, pair.reason
+    assert abs(pair.offset_s - 0.0731) < 1.5 / 30.0, pair
+
+
+def test_a_static_scene_gives_no_offset():
+    a = _history(CAMERAS[0], 30.0, 0.0, duration_s=1.0, moving=False)
+    b = _history(CAMERAS[1], 25.0, 0.0, duration_s=1.0, moving=False)
+    pair = offset_by_mutual_epipolar_consistency(a, b, FAST)
+    assert not pair.ok and "no motion" in pair.reason
+
+
+def _static_tracks(history: ImageHistory) -> TrackSet:
+    """A few 2D tracks over the history's frames (the window the tracker would report)."""
+    stamps = np.round(history.stamps_s * NS_PER_S).astype(np.int64)
+    T, N = len(stamps), 12
+    uv = np.broadcast_to(np.stack([np.linspace(10, 150, N), np.linspace(10, 110, N)], axis=-1), (T, N, 2))
+    return TrackSet(history.model.name, np.arange(N), stamps, uv.astype(np.float32), np.ones((T, N), bool), None,
+                    np.zeros((N, 4), np.float32), np.ones((T, N), np.float32))  # fmt: skip
+
+
+def test_window_times_calibrated_rgb_pairs_by_epipolar_consistency(rig):
+    windows = {"a": _static_tracks(rig.a), "b": _static_tracks(rig.b)}
+    config = WindowSyncConfig(epipolar=FAST)
+    result = estimate_window_offsets(windows, "a", config, {c.name: c for c in CAMERAS}, None, None,
+                                     {"a": rig.a, "b": rig.b})  # fmt: skip
+    assert result.pairs[0].ok, result.pairs[0].reason
+    assert abs(result.measurements["b"].offset_s - 0.0731) < 1.5 / 30.0
+    without_images = estimate_window_offsets(windows, "a", config, {c.name: c for c in CAMERAS})
+    assert not without_images.pairs[0].ok  # the 2D matching path: static tracks carry no timing
