@@ -22,14 +22,12 @@ pipeline starts once every camera's camera_info has arrived, so the sync has cal
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from dataclasses import dataclass
 
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 
 from s4_core.offsets import ClockOffset
 from s4_core.pipeline import PipelineConfig, PipelineUpdate, StreamingPipeline
@@ -37,14 +35,12 @@ from s4_core.splat.model import SplatModelConfig
 from s4_ros import diagnostics
 from s4_ros.camera_input import CameraInput, CameraTopics
 from s4_ros.config_fields import ParameterGroup
-from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
 from s4_ros.frame_queue import FrameQueue
 from s4_ros.outputs import SplatOutputs, SyncOutputs, TrackOutputs, offset_with_staleness
-from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
 from s4_ros.restamping import Restamper
-from s4_ros.rig import Rig, load_rig
+from s4_ros.rig_node import RigNode
 from s4_ros.sync_node import initial_offsets, offset_status
 
 
@@ -105,21 +101,14 @@ PARAMETER_GROUPS = (
 )
 
 
-class AllInOneNode(Node):
+class AllInOneNode(RigNode):
     """Runs the streaming pipeline on the rig's live topics; see the module docstring."""
 
     def __init__(self, node_name: str = "pipeline", **node_kwargs) -> None:
         """Args: node_name: the node's name; node_kwargs: passed to rclpy's Node (namespace
         defaults to ``/s4``)."""
-        node_kwargs.setdefault("namespace", "/s4")
-        super().__init__(node_name, **node_kwargs)
-        self._diagnostics = DiagnosticsPublisher(self)
-        self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
-        self.config: AllInOneConfig = self._params.configs[""]
-        if not self.config.rig_file:
-            raise ValueError("parameter rig_file is required (the rig YAML listing the cameras)")
-        self.rig: Rig = load_rig(self.config.rig_file)
-        self._lock = threading.Lock()
+        super().__init__(node_name, PARAMETER_GROUPS, **node_kwargs)
+        self.config: AllInOneConfig
         self._queue = FrameQueue(self.rig.names, self.config.max_pending_frames)
         self._errors = diagnostics.SurvivedErrors(self, "pipeline step")
         self._pipeline: StreamingPipeline | None = None

@@ -16,7 +16,6 @@ is added at its capture time (one bounded optimization each), in a worker callba
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass
 
@@ -24,7 +23,6 @@ import numpy as np
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 
 from s4.msg import ClockOffsetArray
 from s4.msg import TrackSet as TrackSetMsg
@@ -36,12 +34,10 @@ from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
 from s4_ros.camera_input import CameraInput, CameraTopics
 from s4_ros.config_fields import ParameterGroup
-from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
 from s4_ros.outputs import SplatOutputs
-from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
-from s4_ros.rig import Rig, load_rig
+from s4_ros.rig_node import RigNode
 from s4_ros.s4_messages import clock_offsets_from_msg, track_set_from_msg
 
 
@@ -105,21 +101,14 @@ def track_colours(tracks: TrackSet, frame: Frame | None) -> np.ndarray:
     return colours
 
 
-class SplatNode(Node):
+class SplatNode(RigNode):
     """Maintains the 4D Gaussian model; see the module docstring for topics and threading."""
 
     def __init__(self, node_name: str = "splat", **node_kwargs) -> None:
         """Args: node_name: the node's name; node_kwargs: passed to rclpy's Node (namespace
         defaults to ``/s4``)."""
-        node_kwargs.setdefault("namespace", "/s4")
-        super().__init__(node_name, **node_kwargs)
-        self._diagnostics = DiagnosticsPublisher(self)
-        self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
-        self.config: SplatNodeConfig = self._params.configs[""]
-        if not self.config.rig_file:
-            raise ValueError("parameter rig_file is required (the rig YAML listing the cameras)")
-        self.rig: Rig = load_rig(self.config.rig_file)
-        self._lock = threading.Lock()
+        super().__init__(node_name, PARAMETER_GROUPS, **node_kwargs)
+        self.config: SplatNodeConfig
         self._pending: deque[Frame] = deque(maxlen=self.config.max_pending_frames)
         self._latest_frame: dict[str, Frame] = {}
         self._offsets: dict[str, ClockOffset] = {}

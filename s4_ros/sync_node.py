@@ -26,7 +26,6 @@ bounded queue per camera that the match thread drains before each update.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from dataclasses import dataclass
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from s4.msg import TrackSet as TrackSetMsg
@@ -46,14 +44,13 @@ from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
 from s4_ros.camera_info import pinhole_from_camera_info
 from s4_ros.config_fields import ParameterGroup
-from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
 from s4_ros.image_messages import depth_m_from_msg, stamp_ns
 from s4_ros.outputs import SyncOutputs, offset_with_staleness
-from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
 from s4_ros.restamping import Restamper
-from s4_ros.rig import Rig, RigCamera, load_rig
+from s4_ros.rig_node import RigNode
+from s4_ros.rig import Rig, RigCamera
 from s4_ros.s4_messages import track_set_from_msg
 
 
@@ -114,21 +111,14 @@ PARAMETER_GROUPS = (
 )
 
 
-class SyncNode(Node):
+class SyncNode(RigNode):
     """Estimates the rig's clock offsets; see the module docstring for topics and threading."""
 
     def __init__(self, node_name: str = "sync", **node_kwargs) -> None:
         """Args: node_name: the node's name; node_kwargs: passed to rclpy's Node (namespace
         defaults to ``/s4``)."""
-        node_kwargs.setdefault("namespace", "/s4")
-        super().__init__(node_name, **node_kwargs)
-        self._diagnostics = DiagnosticsPublisher(self)
-        self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
-        self.config: SyncNodeConfig = self._params.configs[""]
-        if not self.config.rig_file:
-            raise ValueError("parameter rig_file is required (the rig YAML listing the cameras)")
-        self.rig: Rig = load_rig(self.config.rig_file)
-        self._lock = threading.Lock()
+        super().__init__(node_name, PARAMETER_GROUPS, **node_kwargs)
+        self.config: SyncNodeConfig
         self._tracks: dict[str, TrackSet] = {}
         self._track_arrival: dict[str, float] = {}
         self._models: dict[str, PinholeCamera] = {}
