@@ -33,7 +33,7 @@ from s4_core.offsets import ClockOffset
 from s4_core.pipeline import PipelineConfig, PipelineUpdate, StreamingPipeline
 from s4_core.splat.model import SplatModelConfig
 from s4_ros import diagnostics
-from s4_ros.camera_input import CameraInput, CameraTopics
+from s4_ros.camera_input import CameraInput
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.executors import spin_nodes
 from s4_ros.frame_queue import FrameQueue
@@ -122,8 +122,7 @@ class AllInOneNode(RigNode):
         input_group, work_group, output_group = (MutuallyExclusiveCallbackGroup() for _ in range(3))
         qos = sensor_qos(config.reliability, config.queue_depth)
         self._inputs = {
-            c.name: CameraInput(self, CameraTopics(c.name, c.image_topic, c.info_topic, c.depth_topic, c.compressed,
-                                                   c.world_from_camera), qos, input_group, self._queue.put)
+            c.name: CameraInput(self, c, qos, input_group, self._queue.put)
             for c in self.rig.cameras
         }  # fmt: skip
         if config.restamp_images:

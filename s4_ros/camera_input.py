@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from rclpy.callback_groups import CallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
@@ -24,27 +23,7 @@ from s4_core.frames import Frame
 from s4_ros.camera_info import distortion_warning, pinhole_from_camera_info
 from s4_ros.exact_time_pairing import ExactTimePairing
 from s4_ros.image_messages import frame_from_msgs, stamp_ns
-
-
-@dataclass(frozen=True)
-class CameraTopics:
-    """Where one camera's messages are.
-
-    Attributes:
-        camera: camera name, given to its Frames.
-        image: image topic.
-        info: camera_info topic.
-        depth: aligned depth topic, "" for none.
-        compressed: the image topic carries CompressedImage.
-        world_from_camera: extrinsics [4, 4] for the camera model, None for identity.
-    """
-
-    camera: str
-    image: str
-    info: str
-    depth: str = ""
-    compressed: bool = False
-    world_from_camera: np.ndarray | None = None
+from s4_ros.rig import RigCamera
 
 
 @dataclass(frozen=True)
@@ -76,12 +55,12 @@ class CameraInput:
     def __init__(
         self,
         node: Node,
-        topics: CameraTopics,
+        camera: RigCamera,
         qos: QoSProfile,
         group: CallbackGroup,
         on_frame: Callable[[Frame], None],
     ) -> None:
-        self.topics = topics
+        self.camera = camera
         self._node = node
         self._on_frame = on_frame
         self._lock = threading.Lock()
@@ -90,11 +69,11 @@ class CameraInput:
         self._counts = {"received": 0, "malformed": 0, "waiting_for_camera_info": 0}
         self._last_error = ""
         self._last_image = time.monotonic()
-        image_type = CompressedImage if topics.compressed else Image
-        node.create_subscription(image_type, topics.image, self._on_image, qos, callback_group=group)
-        node.create_subscription(CameraInfo, topics.info, self._on_camera_info, qos, callback_group=group)
-        if topics.depth:
-            node.create_subscription(Image, topics.depth, self._on_depth, qos, callback_group=group)
+        image_type = CompressedImage if camera.compressed else Image
+        node.create_subscription(image_type, camera.image_topic, self._on_image, qos, callback_group=group)
+        node.create_subscription(CameraInfo, camera.info_topic, self._on_camera_info, qos, callback_group=group)
+        if camera.depth_topic:
+            node.create_subscription(Image, camera.depth_topic, self._on_depth, qos, callback_group=group)
 
     @property
     def model(self) -> PinholeCamera | None:
@@ -110,19 +89,19 @@ class CameraInput:
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         try:
-            model = pinhole_from_camera_info(msg, self.topics.camera, self.topics.world_from_camera)
+            model = pinhole_from_camera_info(msg, self.camera.name, self.camera.world_from_camera)
         except ValueError as error:
             self._record_error(str(error))
             return
         with self._lock:
             first, self._model = self._model is None, model
         if first and (warning := distortion_warning(msg)):
-            self._node.get_logger().warning(f"{self.topics.camera}: {warning}")
+            self._node.get_logger().warning(f"{self.camera.name}: {warning}")
 
     def _on_image(self, msg: Image | CompressedImage) -> None:
         with self._lock:
             self._last_image = time.monotonic()
-            pair = (msg, None) if not self.topics.depth else self._pairing.add_first(stamp_ns(msg.header), msg)
+            pair = (msg, None) if not self.camera.depth_topic else self._pairing.add_first(stamp_ns(msg.header), msg)
         if pair is not None:
             self._deliver(*pair)
 
@@ -138,11 +117,11 @@ class CameraInput:
             self._counts["received"] += 1
             self._counts["waiting_for_camera_info"] += model is None
         if model is None:
-            self._node.get_logger().warning(f"{self.topics.camera}: no camera_info yet, dropping frames",
+            self._node.get_logger().warning(f"{self.camera.name}: no camera_info yet, dropping frames",
                                             throttle_duration_sec=5.0)  # fmt: skip
             return
         try:
-            frame = frame_from_msgs(self.topics.camera, image, depth, model)
+            frame = frame_from_msgs(self.camera.name, image, depth, model)
         except ValueError as error:
             with self._lock:
                 self._counts["malformed"] += 1
@@ -153,4 +132,4 @@ class CameraInput:
     def _record_error(self, message: str) -> None:
         with self._lock:
             self._last_error = message
-        self._node.get_logger().warning(f"{self.topics.camera}: {message}", throttle_duration_sec=2.0)
+        self._node.get_logger().warning(f"{self.camera.name}: {message}", throttle_duration_sec=2.0)

@@ -16,6 +16,8 @@ is added at its capture time (one bounded optimization each), in a worker callba
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections import deque
 from dataclasses import dataclass
 
@@ -32,7 +34,7 @@ from s4_core.offsets import ClockOffset, SyncState
 from s4_core.splat.model import SplatModel, SplatModelConfig
 from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
-from s4_ros.camera_input import CameraInput, CameraTopics
+from s4_ros.camera_input import CameraInput
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.executors import spin_nodes
 from s4_ros.outputs import SplatOutputs
@@ -127,8 +129,7 @@ class SplatNode(RigNode):
         input_group, work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         qos = sensor_qos(self.config.reliability, self.config.queue_depth)
         self._inputs = [
-            CameraInput(self, CameraTopics(c.name, c.image_topic, c.info_topic, "", c.compressed, c.world_from_camera),
-                        qos, input_group, self._queue)
+            CameraInput(self, dataclasses.replace(c, depth_topic=""), qos, input_group, self._queue)
             for c in self.rig.cameras
         ]  # fmt: skip
         self.create_subscription(ClockOffsetArray, "clock_offsets", self._on_offsets, output_qos(), callback_group=input_group)

@@ -37,7 +37,8 @@ from rclpy.node import Node
 
 from s4_core.tracking import GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
 from s4_ros import diagnostics
-from s4_ros.camera_input import CameraInput, CameraTopics
+from s4_ros.camera_input import CameraInput
+from s4_ros.rig import RigCamera
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.executors import spin_nodes
@@ -139,9 +140,9 @@ class TrackerNode(Node):
     def _create_io(self) -> None:
         config = self.config
         input_group, work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
-        topics = CameraTopics(config.camera, "image", "camera_info", "depth" if config.use_depth else "",
-                              config.compressed, config.extrinsics)  # fmt: skip
-        self._input = CameraInput(self, topics, sensor_qos(config.reliability, config.queue_depth), input_group,
+        camera = RigCamera(config.camera, "image", "camera_info", "depth" if config.use_depth else "",
+                           config.compressed, config.extrinsics)  # fmt: skip
+        self._input = CameraInput(self, camera, sensor_qos(config.reliability, config.queue_depth), input_group,
                                   self._queue.put)  # fmt: skip
         self._outputs = TrackOutputs(self, "", config.max_marker_tracks)
         self.create_timer(config.work_period_s, self._work, callback_group=work_group)
