@@ -10,8 +10,8 @@ run one code path. Topics (relative to the node's namespace, ``/s4`` by default;
   ``splats/ellipsoids``, ``scaffold``; ``synced/<camera>/...`` restamped images; a status per
   camera on ``/diagnostics``.
 
-Callbacks decode and queue frames; a worker timer in its own mutually exclusive callback group
-pushes them into the pipeline one at a time, oldest first. When the pipeline cannot keep up,
+Callbacks decode and queue frames; the node's work thread (:mod:`s4_ros.work_thread`) pushes
+them into the pipeline one at a time, oldest first. When the pipeline cannot keep up,
 each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`), so every
 camera is thinned evenly and a frame waits at most about ``max_pending_frames`` / arrival rate.
 The queue's counters (frames processed, dropped, pending, peak) are in each camera's diagnostic.
@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 
 from s4_core.offsets import ClockOffset
@@ -42,6 +41,7 @@ from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
 from s4_ros.restamping import Restamper
 from s4_ros.rig_node import RigNode
 from s4_ros.sync_node import initial_offsets, offset_status
+from s4_ros.work_thread import WorkStep
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ class AllInOneConfig:
         rig_file: path of the rig YAML (cameras, topics, reference camera, world frame).
         reliability: reliability of the sensor subscriptions, reliable or best_effort.
         queue_depth: KEEP_LAST depth of the sensor subscriptions.
-        work_period_s: how often the worker looks for queued frames, seconds; it also returns the
-            worker thread to the executor after this long while a backlog remains.
+        work_period_s: how often the work thread looks for queued frames, seconds; with a
+            backlog it checks for a stop request this often.
         publish_period_s: how often clock_offsets is published, seconds.
         max_pending_frames: frames (all cameras, split evenly) that may wait for the pipeline;
             beyond, each camera's oldest waiting frame is dropped.
@@ -119,21 +119,20 @@ class AllInOneNode(RigNode):
 
     def _create_io(self) -> None:
         config = self.config
-        input_group, work_group, output_group = (MutuallyExclusiveCallbackGroup() for _ in range(3))
         qos = sensor_qos(config.reliability, config.queue_depth)
         self._inputs = {
-            c.name: CameraInput(self, c, qos, input_group, self._queue.put)
+            c.name: CameraInput(self, c, qos, self._queue.put)
             for c in self.rig.cameras
         }  # fmt: skip
         if config.restamp_images:
             for camera in self.rig.cameras:
-                Restamper(self, camera, qos, input_group, lambda name: self.current_offsets().get(name))
+                Restamper(self, camera, qos, lambda name: self.current_offsets().get(name))
         self._track_outputs = {c: TrackOutputs(self, f"{c}/", config.max_marker_tracks) for c in self.rig.names}
         self._sync_outputs = SyncOutputs(self, self.rig.reference_camera, self.rig.world_frame)
         self._splat_outputs = SplatOutputs(self, self.rig.world_frame, config.max_ellipsoids, config.ellipsoid_sigma)
-        self.create_timer(config.work_period_s, self._work, callback_group=work_group)
-        self.create_timer(config.publish_period_s, self._publish_offsets, callback_group=output_group)
-        self.create_timer(1.0, self._publish_diagnostics, callback_group=output_group)
+        self.create_timer(config.publish_period_s, self._publish_offsets)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self.start_work([WorkStep(config.work_period_s, self._work)])
 
     def _pipeline_config(self) -> PipelineConfig:
         config = self._params.configs["pipeline."]
@@ -146,10 +145,11 @@ class AllInOneNode(RigNode):
             self._pipeline = None
             self._offsets = initial_offsets(self.rig)
 
-    # ---- work (own callback group) -----------------------------------------------------------
+    # ---- work (the work thread) -----------------------------------------------------------
 
     def _work(self) -> None:
-        """Push queued frames, oldest first, for at most ``work_period_s`` (then yield the thread)."""
+        """Push queued frames, oldest first, for at most ``work_period_s`` (then return, so that
+        a stop request is seen)."""
         with self._lock:
             pipeline = self._pipeline
         pipeline = pipeline or self._start_pipeline()
@@ -189,7 +189,7 @@ class AllInOneNode(RigNode):
         with self._lock:
             self._matches = dict(counts)
 
-    # ---- output (own callback group) ---------------------------------------------------------
+    # ---- output (executor callbacks) ---------------------------------------------------------
 
     def current_offsets(self) -> dict[str, ClockOffset]:
         """The latest offset of every camera, LOST for cameras whose images stopped."""

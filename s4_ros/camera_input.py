@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rclpy.callback_groups import CallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -57,7 +56,6 @@ class CameraInput:
         node: Node,
         camera: RigCamera,
         qos: QoSProfile,
-        group: CallbackGroup,
         on_frame: Callable[[Frame], None],
     ) -> None:
         self.camera = camera
@@ -70,10 +68,10 @@ class CameraInput:
         self._last_error = ""
         self._last_image = time.monotonic()
         image_type = CompressedImage if camera.compressed else Image
-        node.create_subscription(image_type, camera.image_topic, self._on_image, qos, callback_group=group)
-        node.create_subscription(CameraInfo, camera.info_topic, self._on_camera_info, qos, callback_group=group)
+        node.create_subscription(image_type, camera.image_topic, self._on_image, qos)
+        node.create_subscription(CameraInfo, camera.info_topic, self._on_camera_info, qos)
         if camera.depth_topic:
-            node.create_subscription(Image, camera.depth_topic, self._on_depth, qos, callback_group=group)
+            node.create_subscription(Image, camera.depth_topic, self._on_depth, qos)
 
     @property
     def model(self) -> PinholeCamera | None:

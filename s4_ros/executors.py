@@ -1,11 +1,9 @@
-"""Spinning s4's nodes: enough executor threads, s4_core's log in the ROS log, and a quiet stop
-on SIGINT/SIGTERM.
+"""Spinning s4's nodes: one executor thread for the light callbacks, s4_core's log in the ROS
+log, and a quiet stop on SIGINT/SIGTERM.
 
-Every s4 node has up to three mutually exclusive callback groups (intake, heavy work, periodic
-output). The default MultiThreadedExecutor has one thread per CPU core, so on a two-core
-machine the matcher and the splat optimizer occupy every thread and offsets stop being
-published; one thread per group keeps intake and output running while work runs. (NumPy,
-OpenCV and PyTorch release the GIL in their kernels, so these threads do overlap.)
+The heavy steps run in each node's :class:`~s4_ros.work_thread.WorkThread`, so the executor's
+callbacks are all short; a single-threaded executor serves them with the least Python per
+callback (why that matters: :mod:`s4_ros.work_thread`).
 """
 
 from __future__ import annotations
@@ -14,12 +12,12 @@ import logging
 from collections.abc import Sequence
 
 import rclpy
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 from rclpy._rclpy_pybind11 import RCLError  # rcl's error type; rclpy has no public alias
 
-THREADS_PER_NODE = 3
+from s4_ros.work_thread import WorkingNode
 
 _ROS_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
 
@@ -38,25 +36,36 @@ class RosLogHandler(logging.Handler):
 
 
 def spin_nodes(nodes: Sequence[Node]) -> None:
-    """Spin ``nodes`` on one multi-threaded executor until the context shuts down.
+    """Spin ``nodes`` on one single-threaded executor until the context shuts down.
 
     s4_core's INFO and above go to the first node's ROS logger. A signal shuts the context down
     from another thread; if that lands while the executor builds its wait set, rcl reports an
     invalid context. That is a normal stop, not an error.
+
+    Raises:
+        Exception: the error that stopped a node's work thread (after the executor stopped).
     """
     core_log = logging.getLogger("s4_core")
     core_log.setLevel(logging.INFO)
     core_log.addHandler(RosLogHandler(nodes[0]))
-    executor = MultiThreadedExecutor(num_threads=THREADS_PER_NODE * len(nodes))
+    executor = SingleThreadedExecutor()
     for node in nodes:
         executor.add_node(node)
+    working = [node for node in nodes if isinstance(node, WorkingNode)]
     try:
         executor.spin()
+    except ExternalShutdownException:
+        pass  # the context was shut down (a signal, or a failed work step: raised below)
     except RCLError:
         if rclpy.ok():
             raise
     finally:
+        for node in working:
+            node.stop_work()
         executor.shutdown()
         if rclpy.ok():
             for node in nodes:
                 node.destroy_node()
+    for node in working:
+        if node.work_error is not None:
+            raise node.work_error

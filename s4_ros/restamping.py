@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rclpy.callback_groups import CallbackGroup
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -36,7 +35,6 @@ class Restamper:
         node: Node,
         camera: RigCamera,
         qos: QoSProfile,
-        group: CallbackGroup,
         offset_of: Callable[[str], ClockOffset | None],
     ) -> None:
         self._camera = camera.name
@@ -45,10 +43,8 @@ class Restamper:
         suffix = "/compressed" if camera.compressed else ""
         image_pub = node.create_publisher(image_type, f"synced/{camera.name}/image_raw{suffix}", qos)
         info_pub = node.create_publisher(CameraInfo, f"synced/{camera.name}/camera_info", qos)
-        node.create_subscription(image_type, camera.image_topic, lambda m: self._republish(m, image_pub), qos,
-                                 callback_group=group)  # fmt: skip
-        node.create_subscription(CameraInfo, camera.info_topic, lambda m: self._republish(m, info_pub), qos,
-                                 callback_group=group)  # fmt: skip
+        node.create_subscription(image_type, camera.image_topic, lambda m: self._republish(m, image_pub), qos)
+        node.create_subscription(CameraInfo, camera.info_topic, lambda m: self._republish(m, info_pub), qos)
 
     def _republish(self, msg: Image | CompressedImage | CameraInfo, publisher) -> None:
         offset = self._offset_of(self._camera)

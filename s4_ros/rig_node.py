@@ -10,15 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from rclpy.node import Node
-
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
 from s4_ros.parameters import NodeParameters
 from s4_ros.rig import Rig, load_rig
+from s4_ros.work_thread import WorkingNode
 
 
-class RigNode(Node):
+class RigNode(WorkingNode):
     """A node over the rig file (namespace ``/s4`` unless given).
 
     Subclasses pass their parameter groups (the root group ``""`` must have a ``rig_file``

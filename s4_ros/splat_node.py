@@ -11,7 +11,7 @@ Topics (relative to the node's namespace, ``/s4`` by default; cameras from ``rig
 
 The model (:class:`s4_core.splat.model.SplatModel`) starts from the reference camera's 3D tracks
 once they span ``min_track_frames``; from then on every frame of a camera whose offset is LOCKED
-is added at its capture time (one bounded optimization each), in a worker callback group.
+is added at its capture time (one bounded optimization each), in the node's work thread.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 
 from s4.msg import ClockOffsetArray
@@ -40,6 +39,7 @@ from s4_ros.executors import spin_nodes
 from s4_ros.outputs import SplatOutputs
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
 from s4_ros.rig_node import RigNode
+from s4_ros.work_thread import WorkStep
 from s4_ros.s4_messages import clock_offsets_from_msg, track_set_from_msg
 
 
@@ -126,17 +126,15 @@ class SplatNode(RigNode):
             self._model = None
 
     def _create_io(self) -> None:
-        input_group, work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         qos = sensor_qos(self.config.reliability, self.config.queue_depth)
         self._inputs = [
-            CameraInput(self, dataclasses.replace(c, depth_topic=""), qos, input_group, self._queue)
+            CameraInput(self, dataclasses.replace(c, depth_topic=""), qos, self._queue)
             for c in self.rig.cameras
         ]  # fmt: skip
-        self.create_subscription(ClockOffsetArray, "clock_offsets", self._on_offsets, output_qos(), callback_group=input_group)
-        self.create_subscription(TrackSetMsg, f"{self.rig.reference_camera}/tracks", self._on_tracks, output_qos(),
-                                 callback_group=input_group)  # fmt: skip
+        self.create_subscription(ClockOffsetArray, "clock_offsets", self._on_offsets, output_qos())
+        self.create_subscription(TrackSetMsg, f"{self.rig.reference_camera}/tracks", self._on_tracks, output_qos())
         self._outputs = SplatOutputs(self, self.rig.world_frame, self.config.max_ellipsoids, self.config.ellipsoid_sigma)
-        self.create_timer(self.config.publish_period_s, self._work, callback_group=work_group)
+        self.start_work([WorkStep(self.config.publish_period_s, self._work)])
 
     # ---- intake ------------------------------------------------------------------------------
 
@@ -159,7 +157,7 @@ class SplatNode(RigNode):
         with self._lock:
             self._reference_tracks = tracks
 
-    # ---- work --------------------------------------------------------------------------------
+    # ---- work (the work thread) --------------------------------------------------------------------------------
 
     def _work(self) -> None:
         with self._lock:

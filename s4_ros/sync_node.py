@@ -13,12 +13,12 @@ Topics (relative to the node's namespace, ``/s4`` by default; cameras from ``rig
 The offsets come from :class:`s4_core.sync.OnlineClockSync` (FGW matching and pair timing per
 window, a robust solve over the pair graph, a Kalman filter with lock states per camera); this
 node adds one rule of its own: a camera whose tracks stop arriving for ``stale_after_s`` is
-LOST. Matching takes seconds on a CPU: it runs in its own mutually exclusive callback group;
-offsets, diagnostics and restamping do not wait for it.
+LOST. Matching takes seconds on a CPU: it runs in the node's work thread
+(:mod:`s4_ros.work_thread`); offsets, diagnostics and restamping do not wait for it.
 
 Calibrated RGB-D cameras are timed by the consistency of their moving geometry, as in the
 all-in-one: the node keeps a :class:`~s4_core.sync.depth_history.DepthHistory` per camera (from
-its first camera_info on) and hands them to the sync with the tracks. The match thread owns the
+its first camera_info on) and hands them to the sync with the tracks. The work thread owns the
 histories (an estimate reads them for seconds); depth callbacks only queue the messages, a
 bounded queue per camera that the match thread drains before each update.
 """
@@ -31,7 +31,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -51,6 +50,7 @@ from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, se
 from s4_ros.restamping import Restamper
 from s4_ros.rig_node import RigNode
 from s4_ros.rig import Rig, RigCamera
+from s4_ros.work_thread import WorkStep
 from s4_ros.s4_messages import track_set_from_msg
 
 
@@ -140,22 +140,18 @@ class SyncNode(RigNode):
             self._sync.config = self._sync_config()
 
     def _create_io(self) -> None:
-        input_group, match_group, output_group = (MutuallyExclusiveCallbackGroup() for _ in range(3))
         qos = sensor_qos(self.config.reliability, self.config.queue_depth)
         self._outputs = SyncOutputs(self, self.rig.reference_camera, self.rig.world_frame)
         for camera in self.rig.cameras:
-            self.create_subscription(TrackSetMsg, f"{camera.name}/tracks", self._on_tracks, output_qos(),
-                                     callback_group=input_group)  # fmt: skip
-            self.create_subscription(CameraInfo, camera.info_topic, lambda m, c=camera: self._on_camera_info(c, m), qos,
-                                     callback_group=input_group)  # fmt: skip
+            self.create_subscription(TrackSetMsg, f"{camera.name}/tracks", self._on_tracks, output_qos())
+            self.create_subscription(CameraInfo, camera.info_topic, lambda m, c=camera: self._on_camera_info(c, m), qos)
             if camera.depth_topic:
-                self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos,
-                                         callback_group=input_group)  # fmt: skip
+                self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos)
             if self.config.restamp_images:
-                Restamper(self, camera, qos, input_group, lambda name: self.current_offsets().get(name))
-        self.create_timer(self.config.match_period_s, self._match, callback_group=match_group)
-        self.create_timer(self.config.publish_period_s, self._publish_offsets, callback_group=output_group)
-        self.create_timer(1.0, self._publish_diagnostics, callback_group=output_group)
+                Restamper(self, camera, qos, lambda name: self.current_offsets().get(name))
+        self.create_timer(self.config.publish_period_s, self._publish_offsets)
+        self.create_timer(1.0, self._publish_diagnostics)
+        self.start_work([WorkStep(self.config.match_period_s, self._match)])
 
     # ---- intake ------------------------------------------------------------------------------
 
@@ -185,7 +181,7 @@ class SyncNode(RigNode):
         with self._lock:
             self._pending_depth[camera].append(msg)
 
-    # ---- work --------------------------------------------------------------------------------
+    # ---- work (the work thread) --------------------------------------------------------------------------------
 
     def _match(self) -> None:
         with self._lock:

@@ -10,10 +10,11 @@ Topics (relative, so they live in that namespace):
   3D track) and ``tracks/markers`` (MarkerArray, track polylines), and the camera's status on
   ``/diagnostics``.
 
-Subscription callbacks only decode and queue frames; a worker timer in its own mutually
-exclusive callback group feeds them to :class:`s4_core.tracking.StreamingTracker` one at a time,
-so a slow optical-flow step never blocks message intake (the queue drops the oldest frames, see
-:class:`s4_ros.frame_queue.FrameQueue`). A second timer in the same group publishes the window.
+Subscription callbacks only decode and queue frames; the node's work thread
+(:mod:`s4_ros.work_thread`) feeds them to :class:`s4_core.tracking.StreamingTracker` one at a
+time, so a slow optical-flow step never blocks message intake (the queue drops the oldest
+frames, see :class:`s4_ros.frame_queue.FrameQueue`), and publishes the window and the
+diagnostics from the same thread, so the tracker needs no lock.
 
 The window must span the largest offset to be found plus the motion that times it (8 s by
 default, as in the all-in-one), and each message carries the *whole* window: measured on the
@@ -31,9 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
 
 from s4_core.tracking import GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
 from s4_ros import diagnostics
@@ -46,6 +45,7 @@ from s4_ros.frame_queue import FrameQueue
 from s4_ros.outputs import TrackOutputs
 from s4_ros.parameters import NodeParameters
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
+from s4_ros.work_thread import WorkingNode, WorkStep
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ class TrackerNodeConfig:
         world_from_camera: extrinsics, 16 numbers of a row-major 4x4; empty: the camera's own frame is the world.
         reliability: reliability of the sensor subscriptions, reliable or best_effort.
         queue_depth: KEEP_LAST depth of the sensor subscriptions.
-        work_period_s: how often the worker looks for queued frames, seconds; it also returns the
-            worker thread to the executor after this long while a backlog remains.
+        work_period_s: how often the work thread looks for queued frames, seconds; with a
+            backlog it checks for a stop request this often.
         publish_period_s: how often the window's tracks are published, seconds (each message
             holds the whole window; keep it near the sync's re-estimation period).
         max_pending_frames: frames waiting for the worker beyond this are dropped, oldest first.
@@ -114,7 +114,7 @@ PARAMETER_GROUPS = (
 )
 
 
-class TrackerNode(Node):
+class TrackerNode(WorkingNode):
     """Tracks one camera; see the module docstring for topics and threading."""
 
     def __init__(self, node_name: str = "tracker", **node_kwargs) -> None:
@@ -139,25 +139,23 @@ class TrackerNode(Node):
 
     def _create_io(self) -> None:
         config = self.config
-        input_group, work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         camera = RigCamera(config.camera, "image", "camera_info", "depth" if config.use_depth else "",
                            config.compressed, config.extrinsics)  # fmt: skip
-        self._input = CameraInput(self, camera, sensor_qos(config.reliability, config.queue_depth), input_group,
-                                  self._queue.put)  # fmt: skip
+        self._input = CameraInput(self, camera, sensor_qos(config.reliability, config.queue_depth), self._queue.put)
         self._outputs = TrackOutputs(self, "", config.max_marker_tracks)
-        self.create_timer(config.work_period_s, self._work, callback_group=work_group)
-        self.create_timer(config.publish_period_s, self._publish, callback_group=work_group)
-        self.create_timer(1.0, self._publish_diagnostics, callback_group=work_group)
+        self.start_work([WorkStep(config.work_period_s, self._work), WorkStep(config.publish_period_s, self._publish),
+                         WorkStep(1.0, self._publish_diagnostics)])  # fmt: skip
 
     def _reconfigure(self, _prefix: str, _config) -> None:
         """A tracking parameter changed: restart the stream with the new settings."""
         with self._lock:
             self._tracker = self._new_tracker()
 
-    # ---- work (own callback group: the tracker is only touched from here) -----------------------
+    # ---- work (the work thread: the tracker is only touched from here) -----------------------
 
     def _work(self) -> None:
-        """Push queued frames, oldest first, for at most ``work_period_s`` (then yield the thread)."""
+        """Push queued frames, oldest first, for at most ``work_period_s`` (then return, so that
+        the window gets published and a stop request is seen)."""
         with self._lock:
             tracker = self._tracker
         deadline = time.monotonic() + self.config.work_period_s

@@ -108,10 +108,15 @@ def _first_lost_s(rec: Recording) -> float | None:
 
 
 def _done(rec: Recording, now_s: float) -> bool:
-    """Everything the tests look at has happened (and 3 s have passed since cam1 was lost)."""
+    """Everything the tests look at has happened (and 3 s have passed since cam1 was lost).
+
+    The tests read the latest track set, so one must have arrived after the splat model
+    started: the first track sets of a (re)started pipeline cover a single frame.
+    """
     lost_s = _first_lost_s(rec)
     return (
         REQUIRED <= set(rec.messages)
+        and rec.messages["/s4/cam0/tracks"][-1][0] > rec.messages["/s4/splats"][0][0]
         and lost_s is not None
         and now_s > lost_s + 3.0
         and bool(rec.statuses("pipeline: parameters", "rejected parameter update"))

@@ -305,10 +305,8 @@ class SplatModel:
     def tensor_bytes(self) -> int:
         """Bytes held in tensors (parameters, optimizer moments, buffered frames): what must
         stay bounded on an endless stream."""
-        params = [p for group in self.adam.optimizer.param_groups for p in group["params"]]
-        moments = [m for state in self.adam.optimizer.state.values() for m in state.values() if isinstance(m, Tensor)]
         images = [f.image for f in self.frames.all_frames()]
-        return sum(t.numel() * t.element_size() for t in params + moments + images)
+        return sum(t.numel() * t.element_size() for t in self.adam.parameters() + self.adam.moments() + images)
 
     @property
     def supported_interval_s(self) -> tuple[float, float]:

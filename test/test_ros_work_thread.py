@@ -1,0 +1,63 @@
+"""The nodes' work thread: periodic steps that never overlap, and a failing step ends the node."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+from s4_ros.executors import spin_nodes  # noqa: E402
+from s4_ros.work_thread import WorkingNode, WorkStep  # noqa: E402
+
+
+class _Probe:
+    """Records when each step ran and whether two steps ever overlapped."""
+
+    def __init__(self, step_s: float) -> None:
+        self.step_s = step_s
+        self.calls: dict[str, list[float]] = {"fast": [], "slow": []}
+        self.overlapped = False
+        self._busy = threading.Lock()
+
+    def step(self, name: str) -> None:
+        if not self._busy.acquire(blocking=False):
+            self.overlapped = True
+            return
+        try:
+            self.calls[name].append(time.monotonic())
+            time.sleep(self.step_s)
+        finally:
+            self._busy.release()
+
+
+def test_steps_run_at_their_periods_one_at_a_time(ros_env):
+    probe = _Probe(step_s=0.02)
+    with rclpy.init():
+        node = WorkingNode("work_probe")
+        node.start_work([WorkStep(0.05, lambda: probe.step("fast")), WorkStep(0.3, lambda: probe.step("slow"))])
+        time.sleep(1.5)
+        node.destroy_node()
+        stopped_calls = sum(map(len, probe.calls.values()))
+        time.sleep(0.3)
+    assert not probe.overlapped
+    assert sum(map(len, probe.calls.values())) == stopped_calls, "a step ran after the node was destroyed"
+    fast, slow = (len(probe.calls[k]) for k in ("fast", "slow"))
+    assert 15 <= fast <= 31, probe.calls  # 1.5 s / 0.05 s = 30, minus start-up under load
+    assert 3 <= slow <= 6, probe.calls
+    assert max(abs(d - 0.05) for d in map(float.__sub__, probe.calls["fast"][1:], probe.calls["fast"][:-1])) < 0.5
+
+
+def test_a_failing_step_stops_the_node_and_spin_raises_it(ros_env):
+    def fail() -> None:
+        raise RuntimeError("matcher exploded")
+
+    with rclpy.init():
+        node = WorkingNode("work_failure")
+        node.start_work([WorkStep(0.05, fail)])
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="matcher exploded"):
+            spin_nodes([node])
+        assert time.monotonic() - started < 10.0
+        assert not rclpy.ok(), "the context must be shut down, as after an executor callback error"
