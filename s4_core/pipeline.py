@@ -139,8 +139,14 @@ class StreamingPipeline:
         self._newest_frame: dict[str, Frame] = {}
         self._last_estimate_ns: int | None = None
 
-    def add_frame(self, frame: Frame) -> list[PipelineUpdate]:
+    def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
         """Push one frame; returns the updates that became due (usually none, at most one).
+
+        Args:
+            frame: the next frame of any camera.
+            train_splats: let this frame train the splat model (when its camera's turn and
+                offset allow). A live node passes False while frames wait, so that tracking and
+                offsets get the CPU first and the splat model only its spare time.
 
         Raises:
             ValueError: the frame's camera is not part of the rig.
@@ -160,7 +166,8 @@ class StreamingPipeline:
             self._depth_histories[frame.camera].push(frame.stamp_ns, frame.depth_m)
         elif frame.depth_m is None and frame.camera in self._image_histories:
             self._image_histories[frame.camera].push(frame.stamp_ns, frame.rgb)
-        self._train_splats(frame)
+        if train_splats:
+            self._train_splats(frame)
         if frame.camera != self.reference_camera or not self._estimate_due(frame.stamp_ns):
             return []
         return [self._estimate(frame.stamp_ns)]
@@ -180,6 +187,11 @@ class StreamingPipeline:
             name: known.get(name, ClockOffset(name, 0.0, float("inf"), 0.0, SyncState.INITIALIZING, "no estimate yet"))
             for name in self._trackers
         }
+
+    @property
+    def splat_steps(self) -> int:
+        """Optimization steps the splat model has taken (0 while it is off or not started)."""
+        return self._splats.step_count if self._splats is not None else 0
 
     def _estimate_due(self, stamp_ns: int) -> bool:
         if self._last_estimate_ns is None:

@@ -15,6 +15,8 @@ them into the pipeline one at a time, oldest first. When the pipeline cannot kee
 each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`), so every
 camera is thinned evenly and a frame waits at most about ``max_pending_frames`` / arrival rate.
 The queue's counters (frames processed, dropped, pending, peak) are in each camera's diagnostic.
+Tracking and offsets come first: a frame trains the splat model only when no other frame waits,
+so the model gets the CPU the rest leaves (offline, ``s4 sync-bag`` trains on every turn).
 Offsets are published as soon as an estimate finishes (and every ``publish_period_s``). The
 pipeline starts once every camera's camera_info has arrived, so the sync has calibrations.
 """
@@ -158,7 +160,7 @@ class AllInOneNode(RigNode):
         deadline = time.monotonic() + self.config.work_period_s
         while time.monotonic() < deadline and (frame := self._queue.take()) is not None:
             try:
-                updates = pipeline.add_frame(frame)
+                updates = pipeline.add_frame(frame, train_splats=self._queue.stats().pending == 0)
             except Exception as error:  # noqa: BLE001 (the live node outlives one failed step; see SurvivedErrors)
                 self._errors.record(error)
                 continue
@@ -206,13 +208,16 @@ class AllInOneNode(RigNode):
         with self._lock:
             matches = dict(self._matches)
         queue = {f"queue_{k}": v for k, v in dataclasses.asdict(self._queue.stats()).items()}
+        with self._lock:
+            splat_steps = self._pipeline.splat_steps if self._pipeline is not None else 0
         statuses = []
         for name, camera_input in self._inputs.items():
             status = offset_status(self.get_name(), offsets[name], matches)
             intake = camera_input.health()
             if intake.malformed and status.level == diagnostics.OK:
                 status.level, status.message = diagnostics.WARN, f"malformed images: {intake.last_error}"
-            status.values += diagnostics.key_values({**dataclasses.asdict(intake), **queue, "failed_steps": self._errors.count})
+            status.values += diagnostics.key_values({**dataclasses.asdict(intake), **queue, "failed_steps": self._errors.count,
+                                                     "splat_steps": splat_steps})  # fmt: skip
             statuses.append(status)
         self._diagnostics.publish(statuses)
 

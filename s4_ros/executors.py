@@ -19,20 +19,29 @@ from rclpy._rclpy_pybind11 import RCLError  # rcl's error type; rclpy has no pub
 
 from s4_ros.work_thread import WorkingNode
 
-_ROS_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
-
 
 class RosLogHandler(logging.Handler):
     """Forwards Python ``logging`` records (s4_core logs that way) to a node's ROS logger, so
-    they reach /rosout and the console like the node's own messages."""
+    they reach /rosout and the console like the node's own messages.
+
+    rclpy ties a severity to each line of code that logs, and refuses a second severity from the
+    same line; hence one call per severity below.
+    """
 
     def __init__(self, node: Node) -> None:
         super().__init__()
         self._logger = node.get_logger()
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = max((lvl for lvl in _ROS_LEVELS if lvl <= record.levelno), default=logging.DEBUG)
-        getattr(self._logger, _ROS_LEVELS[level])(f"{record.name}: {record.getMessage()}")
+        message = f"{record.name}: {record.getMessage()}"
+        if record.levelno >= logging.ERROR:
+            self._logger.error(message)
+        elif record.levelno >= logging.WARNING:
+            self._logger.warning(message)
+        elif record.levelno >= logging.INFO:
+            self._logger.info(message)
+        else:
+            self._logger.debug(message)
 
 
 def spin_nodes(nodes: Sequence[Node]) -> None:
@@ -47,7 +56,8 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
     """
     core_log = logging.getLogger("s4_core")
     core_log.setLevel(logging.INFO)
-    core_log.addHandler(RosLogHandler(nodes[0]))
+    handler = RosLogHandler(nodes[0])
+    core_log.addHandler(handler)
     executor = SingleThreadedExecutor()
     for node in nodes:
         executor.add_node(node)
@@ -60,6 +70,7 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
         if rclpy.ok():
             raise
     finally:
+        core_log.removeHandler(handler)
         for node in working:
             node.stop_work()
         executor.shutdown()

@@ -48,13 +48,16 @@ if [ ! -f "$msgs_stamp" ]; then
   touch "$msgs_stamp"
 fi
 
-if [ ! -f "$venv/.s4-installed" ] || [ setup.py -nt "$venv/.s4-installed" ]; then
+# The editable install maps the packages that existed when it ran: re-run it when setup.py or
+# the set of top-level packages changes.
+installed_stamp="$venv/.s4-installed-$(printf '%s\n' */__init__.py | cat setup.py - | sha256sum | cut -c1-16)"
+if [ ! -f "$installed_stamp" ]; then
   echo "s4 setup: installing s4 (editable)"
   quiet_pip install --no-deps --no-build-isolation -e "$root"
-  touch "$venv/.s4-installed"
+  touch "$installed_stamp"
 fi
 
 "$venv/bin/python" - <<'PY'
-import rclpy, s4.msg, s4_core, torch, ot, cv2, rosbags  # noqa: F401 - a failed import stops setup here
+import rclpy, s4.msg, s4_core, s4_ros, torch, ot, cv2, rosbags  # noqa: F401 - a failed import stops setup here
 PY
 echo "s4 setup: ready ($venv)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -61,3 +62,24 @@ def test_a_failing_step_stops_the_node_and_spin_raises_it(ros_env):
             spin_nodes([node])
         assert time.monotonic() - started < 10.0
         assert not rclpy.ok(), "the context must be shut down, as after an executor callback error"
+
+
+def test_core_log_records_of_every_level_reach_the_node_log(ros_env, capfd):
+    """rclpy refuses two severities from one logging call site; the handler must not hit that."""
+    from s4_ros.executors import RosLogHandler
+
+    with rclpy.init():
+        node = WorkingNode("log_probe")
+        core = logging.getLogger("s4_core.probe")
+        handler = RosLogHandler(node)
+        core.addHandler(handler)
+        try:
+            core.warning("first a warning")
+            core.error("then an error")
+            core.warning("and a warning again")
+        finally:
+            core.removeHandler(handler)
+            node.destroy_node()
+    err = capfd.readouterr().err
+    assert "s4_core.probe: first a warning" in err and "s4_core.probe: then an error" in err
+    assert "s4_core.probe: and a warning again" in err and "severity cannot be changed" not in err

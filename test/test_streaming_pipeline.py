@@ -1,0 +1,40 @@
+"""StreamingPipeline's live-node knob: frames may skip splat training without changing anything else."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from s4_core.pipeline import PipelineConfig, StreamingPipeline
+from s4_core.splat.model import SplatModelConfig
+from s4_core.synth import SyntheticWorld
+from s4_core.synth.config import SynthConfig
+from s4_core.tracking.queries import QueryConfig
+from s4_core.tracking.streaming import StreamingConfig
+
+
+def _run(world: SyntheticWorld, train_splats: bool) -> tuple[StreamingPipeline, list]:
+    config = PipelineConfig(
+        tracking=StreamingConfig(window_frames=None, window_s=2.0, queries=replace(QueryConfig(), grid_step_px=12)),
+        reestimate_period_s=0.5, splats=SplatModelConfig(steps_per_frame=1), splat_camera_stride=1,
+    )  # fmt: skip
+    pipeline = StreamingPipeline(config, {c.name: c for c in world.cameras}, "cam0")
+    frames = sorted((f for i in range(len(world.cameras)) for f in world.frames(i)), key=lambda f: f.stamp_ns)
+    updates = [u for f in frames for u in pipeline.add_frame(f, train_splats=train_splats)]
+    return pipeline, updates
+
+
+def test_frames_that_skip_splat_training_leave_tracks_and_offsets_alone():
+    world = SyntheticWorld(SynthConfig(num_cameras=2, duration_s=1.5, size_wh=(160, 120), offsets_s=(0.0, 0.0), drift_ppm=(0.0, 0.0)))
+    trained, trained_updates = _run(world, train_splats=True)
+    skipped, skipped_updates = _run(world, train_splats=False)
+    assert trained.splat_steps > 0, "the reference camera is locked from the start: its frames must train"
+    assert skipped.splat_steps == 0
+    assert skipped_updates[-1].splats is not None, "the model still starts (from tracks) and is published"
+    assert [u.stamp_ns for u in trained_updates] == [u.stamp_ns for u in skipped_updates]
+    for a, b in zip(trained_updates, skipped_updates):
+        assert a.offsets.keys() == b.offsets.keys() and a.tracks.keys() == b.tracks.keys()
+        np.testing.assert_array_equal([o.offset_s for o in a.offsets.values()], [o.offset_s for o in b.offsets.values()])
+        for camera in a.tracks:
+            np.testing.assert_array_equal(a.tracks[camera].uv, b.tracks[camera].uv)
