@@ -5,9 +5,10 @@ timers, parameter services); the heavy steps run here, outside it. Measured on t
 the soak scenario (two 30/25 fps RGB-D cameras, 22 s): with the heavy steps as timer callbacks
 on rclpy's MultiThreadedExecutor, which rebuilds its wait set in Python for every callback it
 hands to its pool and so holds the GIL most of the time, the pipeline processed 90 of 366
-frames; with a single-threaded executor for the callbacks and this thread for the work, all
-747 frames that arrived (the intake got faster too). NumPy, OpenCV and PyTorch release the GIL
-in their kernels, so the two threads overlap.
+frames; with this thread for the work but the multi-threaded executor still serving the
+callbacks, 80 of 239; with a single-threaded executor for the callbacks and this thread for the
+work, all ~1,120 that arrived (the intake got faster too). NumPy, OpenCV and PyTorch release the
+GIL in their kernels, so the two threads overlap.
 
 Steps of one thread never run concurrently, which is what a mutually exclusive callback group
 gave before: a node's heavy state needs no lock against itself.
