@@ -241,6 +241,9 @@ def test_track_polylines_one_strip_per_track_coloured_by_id(rng):
     np.testing.assert_allclose([[p.x, p.y, p.z] for p in first.points], tracks.xyz[:, 0], rtol=1e-6)
     colours = {(m.color.r, m.color.g, m.color.b) for m in strips}
     assert len(colours) == len(strips)
+    thinned = next(m for m in track_polylines(tracks, HEADER, max_points_per_line=3).markers[1:] if m.id == first.id)
+    picked = [0, (tracks.num_frames - 1) / 2, tracks.num_frames - 1]
+    np.testing.assert_allclose([[p.x, p.y, p.z] for p in thinned.points], tracks.xyz[np.round(picked).astype(int), 0], rtol=1e-6)
 
 
 def test_splat_ellipsoids_follow_the_covariance():
