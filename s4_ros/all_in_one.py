@@ -27,16 +27,13 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
-
 from s4_core.offsets import ClockOffset
 from s4_core.pipeline import PipelineConfig, PipelineUpdate, StreamingPipeline
 from s4_core.splat.model import SplatModelConfig
 from s4_ros import diagnostics
 from s4_ros.camera_input import CameraInput
 from s4_ros.config_fields import ParameterGroup
-from s4_ros.executors import spin_nodes
+from s4_ros.executors import run_node
 from s4_ros.frame_queue import FrameQueue
 from s4_ros.outputs import SplatOutputs, SyncOutputs, TrackOutputs, offset_with_staleness
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, sensor_qos
@@ -160,7 +157,7 @@ class AllInOneNode(RigNode):
         deadline = time.monotonic() + self.config.work_period_s
         while time.monotonic() < deadline and (frame := self._queue.take()) is not None:
             try:
-                updates = pipeline.add_frame(frame, train_splats=self._queue.stats().pending == 0)
+                updates = pipeline.add_frame(frame, train_splats=self._queue.pending() == 0)
             except Exception as error:  # noqa: BLE001 (the live node outlives one failed step; see SurvivedErrors)
                 self._errors.record(error)
                 continue
@@ -224,8 +221,4 @@ class AllInOneNode(RigNode):
 
 def main(args: list[str] | None = None) -> None:
     """Run the whole pipeline in this process until shutdown."""
-    try:
-        with rclpy.init(args=args):
-            spin_nodes([AllInOneNode()])
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(AllInOneNode, args)

@@ -9,7 +9,7 @@ callback (why that matters: :mod:`s4_ros.work_thread`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -80,3 +80,13 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
     for node in working:
         if node.work_error is not None:
             raise node.work_error
+
+
+def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> None:
+    """A node executable's main: start ROS with ``args``, spin the node ``make_node`` builds
+    until shutdown; Ctrl-C ends it quietly."""
+    try:
+        with rclpy.init(args=args):
+            spin_nodes([make_node()])
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass

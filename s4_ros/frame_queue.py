@@ -86,5 +86,10 @@ class FrameQueue:
             capacity = sum(q.maxlen or 0 for q in self._queues.values())
             return QueueStats(**self._counts, pending=self._pending(), capacity=capacity)
 
+    def pending(self) -> int:
+        """Frames waiting now, all cameras."""
+        with self._lock:
+            return self._pending()
+
     def _pending(self) -> int:
         return sum(len(q) for q in self._queues.values())

@@ -22,8 +22,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 
 from s4.msg import ClockOffsetArray
 from s4.msg import TrackSet as TrackSetMsg
@@ -35,7 +33,7 @@ from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
 from s4_ros.camera_input import CameraInput
 from s4_ros.config_fields import ParameterGroup
-from s4_ros.executors import spin_nodes
+from s4_ros.executors import run_node
 from s4_ros.outputs import SplatOutputs
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
 from s4_ros.rig_node import RigNode
@@ -216,8 +214,4 @@ class SplatNode(RigNode):
 
 def main(args: list[str] | None = None) -> None:
     """Run the splat node until shutdown."""
-    try:
-        with rclpy.init(args=args):
-            spin_nodes([SplatNode()])
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(SplatNode, args)

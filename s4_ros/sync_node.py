@@ -30,8 +30,6 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from sensor_msgs.msg import CameraInfo, Image
 
 from s4.msg import TrackSet as TrackSetMsg
@@ -43,7 +41,7 @@ from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
 from s4_ros.camera_info import pinhole_from_camera_info
 from s4_ros.config_fields import ParameterGroup
-from s4_ros.executors import spin_nodes
+from s4_ros.executors import run_node
 from s4_ros.image_messages import depth_m_from_msg, stamp_ns
 from s4_ros.outputs import SyncOutputs, offset_with_staleness
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
@@ -264,8 +262,4 @@ def offset_status(node_name: str, offset: ClockOffset, matches: dict[str, int]):
 
 def main(args: list[str] | None = None) -> None:
     """Run the sync node until shutdown."""
-    try:
-        with rclpy.init(args=args):
-            spin_nodes([SyncNode()])
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(SyncNode, args)

@@ -31,8 +31,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 
 from s4_core.tracking import GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
 from s4_ros import diagnostics
@@ -40,7 +38,7 @@ from s4_ros.camera_input import CameraInput
 from s4_ros.rig import RigCamera
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
-from s4_ros.executors import spin_nodes
+from s4_ros.executors import run_node
 from s4_ros.frame_queue import FrameQueue
 from s4_ros.outputs import TrackOutputs
 from s4_ros.parameters import NodeParameters
@@ -195,8 +193,4 @@ class TrackerNode(WorkingNode):
 
 def main(args: list[str] | None = None) -> None:
     """Run one tracker node until shutdown."""
-    try:
-        with rclpy.init(args=args):
-            spin_nodes([TrackerNode()])
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(TrackerNode, args)
