@@ -7,15 +7,19 @@ so every front end publishes the same topics with the same layout.
   (MarkerArrays).
 - :class:`SyncOutputs`: ``clock_offsets`` (s4/ClockOffsetArray) and ``correspondences``
   (s4/TrackCorrespondences), with the staleness rule applied to the offsets.
+
+Display-only topics (marker arrays, the track point cloud) are built only while subscribed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -48,6 +52,19 @@ def offset_with_staleness(offset: ClockOffset, silent_s: float | None, stale_aft
     return dataclasses.replace(offset, state=SyncState.LOST, reason=f"no {what} for {silent_s:.1f} s")
 
 
+def publish_if_subscribed(publisher: Publisher, build: Callable[[], Any]) -> bool:
+    """Build and publish a display-only message only while someone subscribes to it.
+
+    Marker arrays and display clouds are built one Python message object per vertex or
+    Gaussian; with RViz closed they took a quarter of the all-in-one's work thread in the
+    4-camera bench. Data topics (TrackSet, splats, offsets) are always published.
+    """
+    if publisher.get_subscription_count() == 0:
+        return False
+    publisher.publish(build())
+    return True
+
+
 class TrackOutputs:
     """One camera's track topics, under ``prefix`` (``""`` in a camera namespace, ``"cam0/"`` else)."""
 
@@ -61,8 +78,8 @@ class TrackOutputs:
         """Publish the window's tracks, stamped with its newest frame (camera clock)."""
         header = stamped_header(stamp_ns, tracks.world_frame or tracks.camera)
         self._tracks.publish(track_set_msg(tracks, header))
-        self._points.publish(point_cloud_msg(latest_track_points(tracks), header))
-        self._markers.publish(track_polylines(tracks, header, max_tracks=self._max_marker_tracks))
+        publish_if_subscribed(self._points, lambda: point_cloud_msg(latest_track_points(tracks), header))
+        publish_if_subscribed(self._markers, lambda: track_polylines(tracks, header, max_tracks=self._max_marker_tracks))
 
 
 class SplatOutputs:
@@ -81,9 +98,11 @@ class SplatOutputs:
         [Nn, S, 3]."""
         header = stamped_header(seconds_to_ns(snapshot.t_s), self._frame_id)
         self._splats.publish(point_cloud_msg(pointcloud_array(snapshot), header))
-        self._ellipsoids.publish(splat_ellipsoids(ellipsoid_markers(snapshot, self._sigma), header, self._max_ellipsoids))
+        publish_if_subscribed(
+            self._ellipsoids, lambda: splat_ellipsoids(ellipsoid_markers(snapshot, self._sigma), header, self._max_ellipsoids)
+        )
         if node_paths is not None:
-            self._scaffold.publish(scaffold_polylines(node_paths, header))
+            publish_if_subscribed(self._scaffold, lambda: scaffold_polylines(node_paths, header))
 
 
 class SyncOutputs:

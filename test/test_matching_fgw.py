@@ -62,3 +62,27 @@ def test_subsampling_bounds_the_matched_set():
     corr = match_tracks_fgw(rig.tracks[0], rig.tracks[1], FgwMatchConfig(max_tracks=40))
     # Each side is subsampled independently, so only part of the 40 overlap; those must be right.
     assert 0 < len(corr) <= 40 and _precision(rig, 0, 1, corr) >= 0.75
+
+
+def test_partial_chamfer_matches_a_brute_force_loop_in_3d_and_along_epipolar_lines():
+    """The all-pairs sample distances (a matrix product in 3D) against one pair at a time."""
+    from s4_core.matching.epipolar import sampson_distance_px
+    from s4_core.matching.track_paths import epipolar_sample_distance, euclidean_sample_distance, partial_chamfer
+
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(2.0, 0.5, (40, 6, 3)), rng.normal(2.0, 0.5, (35, 9, 3))
+    b[3, :6] = a[5] + 0.001  # part of B's path 3 lies on A's path 5: the smaller direction sees it
+    F = rng.normal(size=(3, 3))
+
+    def brute(x, y, distance):
+        out = np.empty((len(x), len(y)))
+        for i, j in np.ndindex(out.shape):
+            d = np.array([[distance(p, q) for q in y[j]] for p in x[i]])
+            out[i, j] = min(np.median(d.min(axis=1)), np.median(d.min(axis=0)))
+        return out
+
+    euclid = partial_chamfer(a, b, euclidean_sample_distance)
+    np.testing.assert_allclose(euclid, brute(a, b, lambda p, q: np.linalg.norm(p - q)), rtol=1e-9, atol=1e-9)
+    assert euclid[5, 3] == pytest.approx(0.001 * np.sqrt(3), rel=1e-6)
+    epipolar = partial_chamfer(a[..., :2], b[..., :2], epipolar_sample_distance(F))
+    np.testing.assert_allclose(epipolar, brute(a[..., :2], b[..., :2], lambda p, q: abs(sampson_distance_px(F, p, q))), rtol=1e-9)

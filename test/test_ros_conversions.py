@@ -266,11 +266,13 @@ def test_splat_ellipsoids_follow_the_covariance():
     assert marker.color.a == pytest.approx(0.8)
 
 
-def test_scaffold_polylines_skip_empty_paths():
-    paths = np.zeros((3, 4, 3))
+def test_scaffold_polylines_skip_empty_paths_and_thin_long_ones():
+    paths = np.zeros((3, 5, 3))
     paths[1] = np.nan
-    markers = scaffold_polylines(paths, HEADER).markers
+    paths[2, :, 0] = np.arange(5.0)
+    markers = scaffold_polylines(paths, HEADER, max_points_per_line=3).markers
     assert [m.id for m in markers[1:]] == [0, 2]
+    assert [p.x for p in markers[2].points] == [0.0, 2.0, 4.0]
 
 
 def _rotation_xyzw(x, y, z, w) -> np.ndarray:

@@ -101,8 +101,8 @@ def test_a_history_needs_enough_frames_and_matching_images():
 
 
 def test_search_finds_a_smooth_peak_between_grid_points_with_block_spread():
-    def score(offset_s: float, frames: np.ndarray | None) -> tuple[float, float]:
-        return float(np.exp(-0.5 * ((offset_s - 0.1234) / 0.05) ** 2)), 500.0
+    def score(offsets_s: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
+        return np.stack([np.exp(-0.5 * ((offsets_s - 0.1234) / 0.05) ** 2), np.full(len(offsets_s), 500.0)], axis=1)
 
     found = search_offset(score, np.arange(-1.0, 1.0, 1 / 60), 12, 1 / 30, PeakCriteria(100, 0.1, 0.2))
     assert found.ok and found.offset_s == pytest.approx(0.1234, abs=1e-4)

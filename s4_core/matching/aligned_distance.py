@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from s4_core.robust_stats import nanmedian_over_first_axis
 from s4_core.tracks import TrackSet
 
 
@@ -41,8 +42,7 @@ def time_aligned_distance(
     xb = _interpolate(b, index_b, a.stamps_ns[frames] / 1e9 + offset_s)  # [T, m, 3]
     d = np.linalg.norm(xa[:, :, None, :] - xb[:, None, :, :], axis=-1)  # [T, n, m]
     common = np.isfinite(d).sum(axis=0)
-    with np.errstate(all="ignore"):
-        median = np.nanmedian(np.where(np.isfinite(d), d, np.nan), axis=0) if d.size else np.zeros(common.shape)
+    median = nanmedian_over_first_axis(np.where(np.isfinite(d), d, np.nan)) if d.size else np.zeros(common.shape)
     return np.where(common >= min_common, median, np.inf)
 
 

@@ -15,11 +15,13 @@ independent blocks of A's frames.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from s4_core.camera import PinholeCamera
 from s4_core.sync.depth_history import DepthHistory
 from s4_core.sync.offset_search import PeakCriteria, combine_directions, finer_period_s, offset_grid_s, search_offset
 from s4_core.sync.pair import PairOffset
@@ -67,12 +69,19 @@ class DepthConsistencyConfig:
 
 
 @dataclass(frozen=True)
-class _MovingPoints:
-    """B's moving track points, ready for interpolation at any stamp."""
+class _MovingSegments:
+    """B's moving track segments in A's camera frame, ready for interpolation at any stamp.
+
+    Only about one in seven (frame, track) segments of a window is usable (both ends moving, a
+    plausible step), so the usable ones are stored flat, grouped by their first frame: scoring
+    an offset then gathers just those instead of masking the full [frames, tracks] grid. The
+    points are in A's optical frame because interpolation commutes with a rigid transform.
+    """
 
     stamps_s: np.ndarray  # [K]
-    xyz: np.ndarray  # [K, N, 3]
-    segment_ok: np.ndarray  # [K - 1, N]: both ends moving and a plausible step
+    first: np.ndarray  # [K]: index of frame k's first segment in the flat arrays (K - 1 frames + end)
+    start_cam: np.ndarray  # [S, 3]: segment start in A's optical frame
+    end_cam: np.ndarray  # [S, 3]: segment end
 
 
 @dataclass(frozen=True)
@@ -81,12 +90,12 @@ class _TargetFrames:
 
     A projected point's pixel is uncertain by about one pixel (rounding, calibration, track
     error), which at a silhouette decides between object and background. So a point only
-    violates free space when it lies in front of the *nearest* surface around its pixel, and
-    its support is its agreement with the *closest* of the surrounding depths.
+    violates free space when it lies in front of the *nearest* surface around its pixel; its
+    support is its agreement with the depth at its pixel.
     """
 
     stamps_s: np.ndarray  # [I]
-    neighbour_depth_m: np.ndarray  # [I, 9, h, w]: the 3x3 neighbourhood of every pixel
+    depth_m: np.ndarray  # [I, h, w]
     nearest_depth_m: np.ndarray  # [I, h, w]: smallest valid depth of the neighbourhood (inf if none)
     history: DepthHistory
 
@@ -116,13 +125,14 @@ def offset_by_depth_consistency(
 
     if tracks_b.xyz is None or history_a.background() is None or history_b.background() is None:
         return fail("no depth history yet")
-    moving = _moving_points(tracks_b, history_b, config)
-    if moving.xyz.shape[1] == 0:
-        return fail("no moving points: static scene or no shared motion")
     target = _target_frames(history_a, config.max_frames)
+    moving = _moving_segments(tracks_b, history_b, target.history.model, config)
+    if len(moving.start_cam) == 0:
+        return fail("no moving points: static scene or no shared motion")
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
     found = search_offset(
-        lambda d, frames: _score(moving, target, d, config, frames), grid, len(target.stamps_s), period_s, config.criteria
+        lambda offsets_s, frames: _scores(moving, target, offsets_s, config, frames), grid, len(target.stamps_s), period_s,
+        config.criteria,
     )
     if not found.ok:
         return fail(found.reason)
@@ -130,8 +140,9 @@ def offset_by_depth_consistency(
     return PairOffset(cam_a, cam_b, found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
 
 
-def _moving_points(tracks: TrackSet, history: DepthHistory, config: DepthConsistencyConfig) -> _MovingPoints:
-    """B's track points in front of B's background, the most often moving tracks first."""
+def _moving_segments(tracks: TrackSet, history: DepthHistory, model_a: PinholeCamera,
+                     config: DepthConsistencyConfig) -> _MovingSegments:
+    """B's track segments in front of B's background, of the most often moving tracks."""
     xyz = tracks.xyz.astype(np.float64)  # [K, N, 3]
     K, N = tracks.num_frames, tracks.num_tracks
     ok = tracks.visible & np.isfinite(xyz).all(axis=-1)
@@ -141,52 +152,82 @@ def _moving_points(tracks: TrackSet, history: DepthHistory, config: DepthConsist
     dt = np.diff(stamps_s)[:, None]
     step_m = np.linalg.norm(np.diff(xyz, axis=0), axis=-1)
     with np.errstate(invalid="ignore"):
-        segment_ok = moving[:-1] & moving[1:] & (step_m <= config.max_speed_mps * dt)
-    keep = np.argsort(-segment_ok.sum(axis=0), kind="stable")[: config.max_tracks]
-    keep = keep[segment_ok[:, keep].any(axis=0)]
-    return _MovingPoints(stamps_s, xyz[:, keep], segment_ok[:, keep])
+        segment_ok = moving[:-1] & moving[1:] & (step_m <= config.max_speed_mps * dt)  # [K - 1, N]
+    kept = np.zeros(N, bool)
+    kept[np.argsort(-segment_ok.sum(axis=0), kind="stable")[: config.max_tracks]] = True
+    frame, track = np.nonzero(segment_ok & kept)  # row-major: grouped by frame
+    xyz_a = model_a.world_to_camera(np.where(ok[..., None], xyz, 0.0))
+    first = np.searchsorted(frame, np.arange(K))
+    return _MovingSegments(stamps_s, first, xyz_a[frame, track], xyz_a[frame + 1, track])
 
 
 def _target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
     index = np.unique(np.linspace(0, history.num_frames - 1, min(max_frames, history.num_frames)).round().astype(int))
     depth = np.stack([history.depth(i) for i in index])  # [I, h, w]
-    padded = np.pad(depth, ((0, 0), (1, 1), (1, 1)), constant_values=np.nan)
+    padded = np.pad(np.where(np.isfinite(depth), depth, np.inf), ((0, 0), (1, 1), (1, 1)), constant_values=np.inf)
     h, w = depth.shape[1:]
-    neighbours = np.stack([padded[:, dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)], axis=1)
-    with np.errstate(all="ignore"):
-        nearest = np.nanmin(np.where(np.isfinite(neighbours), neighbours, np.inf), axis=1)
-    return _TargetFrames(history.stamps_s[index], neighbours, nearest, history)
+    nearest = np.full_like(depth, np.inf)
+    for dy, dx in itertools.product(range(3), range(3)):
+        np.minimum(nearest, padded[:, dy : dy + h, dx : dx + w], out=nearest)
+    return _TargetFrames(history.stamps_s[index], depth, nearest, history)
 
 
-def _score(moving: _MovingPoints, target: _TargetFrames, offset_s: float, config: DepthConsistencyConfig,
-           frames: np.ndarray | None = None) -> tuple[float, float]:
-    """(mean support minus violation per B point seen by A, number of such points) at an offset."""
+def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
+            frames: np.ndarray | None = None) -> np.ndarray:
+    """[G, 2]: per offset of ``offsets_s`` [G], the mean support minus violation per B point
+    seen by A and the number of such points (NaN and 0 where the windows overlap too little).
+
+    Offsets are scored together, in chunks: a pre-lock scan has hundreds of candidates of
+    about a thousand points each, too few for one call per offset to outweigh numpy's
+    per-call overhead.
+    """
     frames = np.arange(len(target.stamps_s)) if frames is None else frames
-    t_b = target.stamps_s[frames] + offset_s
+    out = np.empty((len(offsets_s), 2))
+    for start in range(0, len(offsets_s), _OFFSETS_PER_CHUNK):
+        out[start : start + _OFFSETS_PER_CHUNK] = _score_chunk(moving, target, offsets_s[start : start + _OFFSETS_PER_CHUNK], config, frames)
+    return out
+
+
+#: Offsets scored in one vectorized pass (bounds memory: at most this many x frames x tracks points).
+_OFFSETS_PER_CHUNK = 32
+
+
+def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
+                 frames: np.ndarray) -> np.ndarray:
+    G = len(offsets_s)
+    t_b = target.stamps_s[frames][None, :] + np.asarray(offsets_s, np.float64)[:, None]  # [G, F]
     k = np.searchsorted(moving.stamps_s, t_b, side="right") - 1
     inside = (k >= 0) & (k < len(moving.stamps_s) - 1)
-    if inside.mean() < config.min_overlap_fraction:
-        return float("nan"), 0.0
-    k, t_b, frames = k[inside], t_b[inside], frames[inside]
-    w = ((t_b - moving.stamps_s[k]) / (moving.stamps_s[k + 1] - moving.stamps_s[k]))[:, None, None]
-    points = (1.0 - w) * moving.xyz[k] + w * moving.xyz[k + 1]  # [I, N, 3]
-    usable = moving.segment_ok[k]  # [I, N]
+    overlapping = inside.mean(axis=1) >= config.min_overlap_fraction  # [G]
+    offset_of, column = np.nonzero(inside & overlapping[:, None])  # (offset, frame) pairs
+    k, t_b = k[offset_of, column], t_b[offset_of, column]
+    w = (t_b - moving.stamps_s[k]) / (moving.stamps_s[k + 1] - moving.stamps_s[k])
+    counts = moving.first[k + 1] - moving.first[k]
+    pair = np.repeat(np.arange(len(k)), counts)  # which (offset, frame) pair each point belongs to
+    segment = np.arange(counts.sum()) + np.repeat(moving.first[k] - (np.cumsum(counts) - counts), counts)
+    w = w[pair, None]
+    points = (1.0 - w) * moving.start_cam[segment] + w * moving.end_cam[segment]  # [P, 3] in A's optical frame
     model = target.history.model
-    uv, z = model.project(np.where(usable[..., None], points, 0.0))
-    cols, rows = np.round(uv[..., 0]).astype(np.int64), np.round(uv[..., 1]).astype(np.int64)
-    in_image = usable & (z > 0) & (cols >= 0) & (cols < model.width) & (rows >= 0) & (rows < model.height)
-    fi = np.broadcast_to(frames[:, None], cols.shape)[in_image]
-    ri, ci, zi = rows[in_image], cols[in_image], z[in_image]
-    nearest = target.nearest_depth_m[fi, ri, ci]
+    z = points[:, 2]
+    front = np.nonzero(z > 1e-9)[0]
+    uv = (points[front, :2] / z[front, None]) @ model.K[:2, :2].T + model.K[:2, 2]
+    cols, rows = np.round(uv[:, 0]).astype(np.int64), np.round(uv[:, 1]).astype(np.int64)
+    in_image = (cols >= 0) & (cols < model.width) & (rows >= 0) & (rows < model.height)
+    front, rows, cols = front[in_image], rows[in_image], cols[in_image]
+    image = frames[column[pair[front]]]
+    nearest = target.nearest_depth_m[image, rows, cols]
     seen = np.isfinite(nearest)
-    if not seen.any():
-        return 0.0, 0.0
-    fi, ri, ci, zi, nearest = fi[seen], ri[seen], ci[seen], zi[seen], nearest[seen]
-    centre = target.neighbour_depth_m[fi, 4, ri, ci]
+    front, image, rows, cols, nearest = front[seen], image[seen], rows[seen], cols[seen], nearest[seen]
+    zi = z[front]
+    centre = target.depth_m[image, rows, cols]
     support = np.exp(-0.5 * (np.nan_to_num(np.abs(centre - zi), nan=np.inf) / config.sigma_m) ** 2)
     ahead = (nearest - zi) / config.sigma_m  # > 0: in front of every surface A saw around here
     violation = 1.0 / (1.0 + np.exp(np.clip(3.0 - ahead, -50, 50)))
-    return float(np.mean(support - violation)), float(zi.size)
+    owner = offset_of[pair[front]]
+    used = np.bincount(owner, minlength=G).astype(np.float64)
+    total = np.bincount(owner, weights=support - violation, minlength=G)
+    score = np.where(overlapping, np.divide(total, used, out=np.zeros(G), where=used > 0), np.nan)
+    return np.stack([score, used], axis=1)
 
 
 def offset_by_mutual_depth_consistency(

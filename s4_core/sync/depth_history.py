@@ -15,6 +15,7 @@ import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.clock import NS_PER_S
+from s4_core.robust_stats import nanmedian_over_first_axis
 from s4_core.sync.stamped_window import StampedWindow, subsampled_camera
 
 
@@ -88,7 +89,7 @@ class DepthHistory:
         if self._background is None:
             stack = self._depths.stack()
             with np.errstate(all="ignore"):
-                self._background = np.nanmedian(stack, axis=0) if np.isfinite(stack).any() else None
+                self._background = nanmedian_over_first_axis(stack) if np.isfinite(stack).any() else None
         return self._background
 
     def dynamic_mask(self, index: int) -> np.ndarray:

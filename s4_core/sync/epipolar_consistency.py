@@ -29,7 +29,9 @@ import cv2
 import numpy as np
 
 from s4_core.sync.image_history import ImageHistory
-from s4_core.sync.offset_search import PeakCriteria, combine_directions, finer_period_s, offset_grid_s, search_offset
+from s4_core.sync.offset_search import (
+    PeakCriteria, combine_directions, finer_period_s, offset_grid_s, one_at_a_time, search_offset,
+)
 from s4_core.sync.pair import PairOffset
 
 log = logging.getLogger(__name__)
@@ -160,7 +162,7 @@ def offset_by_epipolar_consistency(
         return score, float(close.seen.sum())
 
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
-    found = search_offset(above_chance, grid, len(rays.stamps_s), period_s, config.criteria)
+    found = search_offset(one_at_a_time(above_chance), grid, len(rays.stamps_s), period_s, config.criteria)
     if not found.ok:
         return fail(found.reason)
     log.debug("%s-%s: %.5f s +- %.2f ms (score %.3f, rival %.3f)", cam_a, cam_b, found.offset_s,

@@ -19,8 +19,14 @@ from scipy.optimize import minimize_scalar
 
 from s4_core.sync.pair import PairOffset
 
-#: score(offset_s, frames) -> (score, points used); ``frames`` indexes A's frames (None: all).
-ScoreFn = Callable[[float, "np.ndarray | None"], tuple[float, float]]
+#: score(offsets_s [G], frames) -> [G, 2] (score, points used) per offset; ``frames`` indexes
+#: A's frames (None: all). Scoring many offsets in one call lets a scorer vectorize the scan.
+ScoreFn = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
+def one_at_a_time(score_one: Callable[[float, "np.ndarray | None"], tuple[float, float]]) -> ScoreFn:
+    """A :data:`ScoreFn` from a scorer of one offset at a time."""
+    return lambda offsets_s, frames: np.array([score_one(float(d), frames) for d in offsets_s]).reshape(-1, 2)
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def offset_grid_s(period_s: float, max_offset_s: float, hint_s: float | None, hi
 
 def search_offset(score: ScoreFn, grid_s: np.ndarray, num_frames: int, period_s: float, criteria: PeakCriteria) -> SearchedOffset:
     """The offset maximizing ``score`` over ``grid_s`` [G], refined, with its stddev."""
-    values = np.array([score(float(d), None) for d in grid_s])  # [G, 2]
+    values = score(np.asarray(grid_s, np.float64), None)  # [G, 2]
     finite = np.isfinite(values[:, 0])
     if not finite.any():
         return SearchedOffset(float("nan"), float("inf"), float("nan"), float("nan"), 0, "windows do not overlap")
@@ -103,7 +109,7 @@ def best_rival(scores: np.ndarray, best: int) -> float:
 def refine_offset(score: ScoreFn, start_s: float, step_s: float, frames: np.ndarray | None = None) -> float:
     """Bounded 1D maximization of ``score`` within one grid step of ``start_s``."""
     result = minimize_scalar(
-        lambda d: -np.nan_to_num(score(d, frames)[0], nan=-1e9),
+        lambda d: -np.nan_to_num(score(np.array([d]), frames)[0, 0], nan=-1e9),
         bounds=(start_s - step_s, start_s + step_s), method="bounded", options={"xatol": 1e-5},
     )  # fmt: skip
     return float(result.x)
