@@ -102,7 +102,7 @@ PARAMETER_GROUPS = (
     ParameterGroup(
         DepthHistoryConfig(),
         "depth_history.",
-        {"stride_px": (1, 64), "window_s": (0.1, 600.0), "foreground_margin_rel": (0.001, 0.999),
+        {"max_width_px": (16, 8192), "window_s": (0.1, 600.0), "foreground_margin_rel": (0.001, 0.999),
          "min_background_frames": (1, 10000)},
         read_only=True,
     ),  # fmt: skip

@@ -16,7 +16,7 @@ def _camera(width: int = 40, height: int = 30) -> PinholeCamera:
 
 
 def test_background_is_the_median_and_only_what_passes_in_front_is_dynamic():
-    history = DepthHistory(_camera(), DepthHistoryConfig(stride_px=1, min_background_frames=5))
+    history = DepthHistory(_camera(), DepthHistoryConfig(min_background_frames=5))
     for k in range(12):
         depth = np.full((30, 40), 3.0, np.float32)
         if k < 3:
@@ -34,8 +34,16 @@ def test_background_is_the_median_and_only_what_passes_in_front_is_dynamic():
     np.testing.assert_array_equal(history.is_dynamic_at(uv, np.array([2.99, 3.0, 1.0])), [False, False, False])
 
 
+@pytest.mark.parametrize(("width", "stride"), [(40, 1), (320, 1), (321, 2), (640, 2), (1280, 4)])
+def test_depth_is_kept_at_most_max_width_px_wide(width, stride):
+    history = DepthHistory(_camera(width, width * 3 // 4), DepthHistoryConfig(max_width_px=320))
+    assert history.stride_px == stride and history.model.width == -(-width // stride) <= 320
+    history.push(1, np.full((width * 3 // 4, width), 2.0, np.float32))
+    assert history.depth(0).shape == (history.model.height, history.model.width)
+
+
 def test_background_needs_enough_frames():
-    history = DepthHistory(_camera(), DepthHistoryConfig(stride_px=1, min_background_frames=5))
+    history = DepthHistory(_camera(), DepthHistoryConfig(min_background_frames=5))
     history.push(1, np.full((30, 40), 2.0, np.float32))
     assert history.background() is None
     assert not history.dynamic_mask(0).any()
@@ -67,7 +75,7 @@ def test_a_static_scene_gives_no_offset():
     camera = _camera()
     histories = []
     for name in ("a", "b"):
-        history = DepthHistory(PinholeCamera(name, 40, 30, camera.K), DepthHistoryConfig(stride_px=1, min_background_frames=5))
+        history = DepthHistory(PinholeCamera(name, 40, 30, camera.K), DepthHistoryConfig(min_background_frames=5))
         for k in range(20):
             history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0, np.float32))
         histories.append(history)
