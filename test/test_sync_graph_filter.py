@@ -30,6 +30,22 @@ def test_graph_leaves_an_unconnected_camera_unresolved_with_a_reason():
     assert not out["c2"].resolved and "no matches" in out["c2"].reason and np.isnan(out["c2"].offset_s)
 
 
+def test_cameras_timed_only_against_each_other_are_unresolved_for_that_reason():
+    pairs = [_pair("c0", "c1", 0.037), _pair("c0", "c2", 0.0, ok=False), _pair("c2", "c3", 0.5)]
+    out = solve_offsets_on_pair_graph(["c0", "c1", "c2", "c3"], "c0", pairs)
+    assert out["c1"].resolved
+    for c in ("c2", "c3"):
+        assert not out[c].resolved and out[c].reason == "its usable pairs do not link it to the reference c0"
+
+
+def test_a_camera_whose_only_pair_contradicts_the_graph_says_so():
+    pairs = [_pair("c0", "c1", 0.037), _pair("c1", "c2", 0.5), _pair("c0", "c2", 0.537),
+             _pair("c0", "c3", 1.0), _pair("c1", "c3", 2.0)]  # c3's two pairs disagree by a second
+    out = solve_offsets_on_pair_graph(["c0", "c1", "c2", "c3"], "c0", pairs)
+    assert all(out[c].resolved for c in ("c1", "c2"))
+    assert not out["c3"].resolved and out["c3"].reason == "its pairs are inconsistent with the camera graph"
+
+
 def test_filter_locks_tracks_drift_then_loses_and_reacquires_after_a_clock_jump():
     f = ClockOffsetFilter("c1", ClockFilterConfig())
     drift = 30e-6

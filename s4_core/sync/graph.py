@@ -88,13 +88,15 @@ def solve_offsets_on_pair_graph(
         x = _robust_start(len(cameras), index[reference], ia[accepted], ib[accepted], d[accepted])
         x, cov = _irls(x, index[reference], ia[accepted], ib[accepted], d[accepted], sigma[accepted], config)
         z = np.abs(x[ib] - x[ia] - d) / sigma
-        newly = accepted & (z > config.gate_sigma)
+        solved = _connected_to(index[reference], len(cameras), ia[accepted], ib[accepted])  # others have no x to test
+        newly = accepted & solved[ia] & solved[ib] & (z > config.gate_sigma)
         if not newly.any():
             break
         for k in np.flatnonzero(newly):
             log.info("rejecting pair %s-%s: %.1f sigma from the graph solution", usable[k].cam_a, usable[k].cam_b, z[k])
         accepted &= ~newly
-    return _graph_offsets(cameras, index[reference], ia[accepted], ib[accepted], x, cov, pairs)
+    rejected = [p for p, ok in zip(usable, accepted) if not ok]
+    return _graph_offsets(cameras, index[reference], ia[accepted], ib[accepted], x, cov, pairs, rejected)
 
 
 def _robust_start(n: int, ref: int, ia: np.ndarray, ib: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -148,7 +150,7 @@ def _irls(x, ref, ia, ib, d, sigma, config: GraphSolveConfig) -> tuple[np.ndarra
     return x, var
 
 
-def _graph_offsets(cameras, ref, ia, ib, x, var, pairs) -> dict[str, GraphOffset]:
+def _graph_offsets(cameras, ref, ia, ib, x, var, pairs, rejected) -> dict[str, GraphOffset]:
     connected = _connected_to(ref, len(cameras), ia, ib)
     degree = np.bincount(np.concatenate([ia, ib]), minlength=len(cameras)) if len(ia) else np.zeros(len(cameras), int)
     out = {}
@@ -156,7 +158,7 @@ def _graph_offsets(cameras, ref, ia, ib, x, var, pairs) -> dict[str, GraphOffset
         if connected[c] and np.isfinite(var[c]):
             out[name] = GraphOffset(name, float(x[c]), float(np.sqrt(var[c])), True, "", int(degree[c]))
         else:
-            out[name] = GraphOffset(name, float("nan"), float("inf"), False, _unresolved_reason(name, pairs))
+            out[name] = GraphOffset(name, float("nan"), float("inf"), False, _unresolved_reason(name, cameras[ref], pairs, rejected))
     return out
 
 
@@ -173,12 +175,15 @@ def _connected_to(ref: int, n: int, ia: np.ndarray, ib: np.ndarray) -> np.ndarra
     return seen
 
 
-def _unresolved_reason(camera: str, pairs: Sequence[PairOffset]) -> str:
-    """Why a camera has no offset: the reasons of its pairs, or that its pairs contradicted the graph."""
+def _unresolved_reason(camera: str, reference: str, pairs: Sequence[PairOffset], rejected: Sequence[PairOffset]) -> str:
+    """Why a camera has no offset: its pairs failed, contradicted the graph, or only link it to
+    cameras that are themselves not linked to the reference."""
     mine = [p for p in pairs if camera in (p.cam_a, p.cam_b)]
     failed = sorted({p.reason for p in mine if not p.ok})
     if not mine:
         return "no camera pair evidence"
     if failed and all(not p.ok for p in mine):
         return "no usable pair: " + "; ".join(failed)
-    return "its pairs are inconsistent with the camera graph"
+    if any(camera in (p.cam_a, p.cam_b) for p in rejected):
+        return "its pairs are inconsistent with the camera graph"
+    return f"its usable pairs do not link it to the reference {reference}"
