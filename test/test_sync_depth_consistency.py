@@ -90,3 +90,16 @@ def test_a_static_scene_gives_no_offset():
 
     pair = offset_by_mutual_depth_consistency(tracks("a"), histories[0], tracks("b"), histories[1])
     assert not pair.ok and "no moving points" in pair.reason
+
+
+def test_target_frames_are_built_once_per_window_and_follow_new_frames():
+    from s4_core.sync.depth_consistency import _target_frames
+
+    history = DepthHistory(_camera(), DepthHistoryConfig(min_background_frames=5))
+    for k in range(6):
+        history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0 - 0.1 * k, np.float32))
+    first = _target_frames(history, max_frames=80)
+    assert _target_frames(history, max_frames=80) is first
+    history.push(1_200_000_000, np.full((30, 40), 1.0, np.float32))
+    again = _target_frames(history, max_frames=80)
+    assert again is not first and len(again.stamps_s) == 7 and np.all(again.nearest_depth_m[-1] == 1.0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,6 +163,20 @@ def _moving_segments(tracks: TrackSet, history: DepthHistory, model_a: PinholeCa
 
 
 def _target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
+    """A's frames for timing, computed once per window: every camera is the target of each of
+    its pairs, so a 4-camera estimate would otherwise build every camera's three times."""
+    key = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0, max_frames)
+    cached = _TARGETS_BY_HISTORY.get(history)
+    if cached is None or cached[0] != key:
+        cached = _TARGETS_BY_HISTORY[history] = (key, _build_target_frames(history, max_frames))
+    return cached[1]
+
+
+#: The latest target frames of every live depth history, with the window they were built from.
+_TARGETS_BY_HISTORY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
     index = np.unique(np.linspace(0, history.num_frames - 1, min(max_frames, history.num_frames)).round().astype(int))
     depth = np.stack([history.depth(i) for i in index])  # [I, h, w]
     padded = np.pad(np.where(np.isfinite(depth), depth, np.inf), ((0, 0), (1, 1), (1, 1)), constant_values=np.inf)
