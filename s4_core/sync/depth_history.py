@@ -19,6 +19,12 @@ from s4_core.robust_stats import nanmedian_over_first_axis
 from s4_core.sync.stamped_window import StampedWindow, subsampled_camera
 
 
+#: Frames the background median is taken over: a median of 60 samples spread over the window is
+#: as good a background as one of all 240 of an 8-s window at 30 fps, at a quarter of the cost
+#: (it is recomputed for every estimate).
+_BACKGROUND_FRAMES = 60
+
+
 @dataclass(frozen=True)
 class DepthHistoryConfig:
     """Hyperparameters of :class:`DepthHistory`.
@@ -88,11 +94,13 @@ class DepthHistory:
         return self._depths[index]
 
     def background(self) -> np.ndarray | None:
-        """Median depth per pixel [h, w] over the window, or None with too few frames."""
+        """Median depth per pixel [h, w] over the window (at most ``_BACKGROUND_FRAMES`` frames
+        spread evenly over it), or None with too few frames."""
         if self.num_frames < self.config.min_background_frames:
             return None
         if self._background is None:
-            stack = self._depths.stack()
+            spread = np.linspace(0, self.num_frames - 1, min(self.num_frames, _BACKGROUND_FRAMES)).round().astype(int)
+            stack = np.stack([self._depths[i] for i in np.unique(spread)])
             with np.errstate(all="ignore"):
                 self._background = nanmedian_over_first_axis(stack) if np.isfinite(stack).any() else None
         return self._background

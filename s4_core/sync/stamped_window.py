@@ -54,6 +54,3 @@ class StampedWindow:
             self._images.popleft()
         return True
 
-    def stack(self) -> np.ndarray:
-        """All images stacked [T, ...]."""
-        return np.stack(self._images)
