@@ -11,7 +11,8 @@ two real cameras rarely offer (different faces, fast motion at low frame rates).
 
 B's dynamic pixels are the rays; their samples in A's image are computed once. The closeness
 of one ray to A's motion is exp(-d^2 / 2 sigma^2), d the smallest distance from A's dynamic
-pixels to the ray's samples (A's distance-to-motion maps), averaged over A's frames around the
+pixels to the ray's samples (A's distance-to-motion maps), computed once per A frame and then,
+for each candidate offset, averaged over A's frames around the
 instant with a Gaussian kernel in time (so the score is smooth in the offset, and its peak can
 fall between frames). A ray that crosses a region where
 something moves most of the time is close by chance; so each ray's closeness is taken relative
@@ -104,11 +105,16 @@ class _MotionRays:
 
 
 @dataclass(frozen=True)
-class _MotionMaps:
-    """A's distance-to-motion maps of every frame in its window."""
+class _RayCloseness:
+    """How close each of B's rays passes to A's motion in each of A's frames.
 
-    stamps_s: np.ndarray  # [J]
-    distance_px: list[np.ndarray]  # J x [h, w] float32
+    It does not depend on the offset (which only picks the A frames a B frame is compared
+    with), so it is computed once per pair and every candidate offset is a weighted sum.
+    """
+
+    stamps_a_s: np.ndarray  # [J] A's frame stamps
+    value: np.ndarray  # [K, P, J] float32 in [0, 1]: exp(-d^2 / 2 sigma^2), d the ray-to-motion distance
+    seen: np.ndarray  # [K, P] the ray enters A's image
 
 
 @dataclass(frozen=True)
@@ -146,14 +152,14 @@ def offset_by_epipolar_consistency(
     rays = _motion_rays(history_b, history_a, config)
     if not rays.valid.any():
         return fail("no motion: static scene or no shared motion")
-    maps = _MotionMaps(history_a.stamps_s, [history_a.distance_to_motion_px(j) for j in range(history_a.num_frames)])
-    chance = _chance_per_ray(rays, maps, config)
+    table = _ray_closeness(rays, history_a, config)
+    chance = _chance_per_ray(rays, table, config)
     if chance is None:
         return fail("windows do not overlap")
     weight = 1.0 - chance  # [K, P]: a ray close to motion at any instant says nothing about which
 
     def above_chance(offset_s: float, frames: np.ndarray | None) -> tuple[float, float]:
-        close = _closeness(rays, maps, offset_s, config, frames)
+        close = _closeness(rays, table, offset_s, config, frames)
         if close is None:
             return float("nan"), 0.0
         w = close.seen * weight[close.frames]
@@ -209,11 +215,26 @@ def _motion_rays(history_b: ImageHistory, history_a: ImageHistory, config: Epipo
     return _MotionRays(history_b.stamps_s[index], samples, valid)
 
 
-def _chance_per_ray(rays: _MotionRays, maps: _MotionMaps, config: EpipolarConsistencyConfig) -> np.ndarray | None:
+def _ray_closeness(rays: _MotionRays, history_a: ImageHistory, config: EpipolarConsistencyConfig) -> _RayCloseness:
+    """Closeness of every ray to the motion of every one of A's frames (one remap per frame)."""
+    K, P, S, _ = rays.samples_px.shape
+    map_x, map_y = rays.samples_px[..., 0].reshape(K * P, S), rays.samples_px[..., 1].reshape(K * P, S)
+    value = np.empty((K, P, history_a.num_frames), np.float32)
+    seen = np.zeros((K, P), bool)
+    for j in range(history_a.num_frames):
+        looked_up = cv2.remap(history_a.distance_to_motion_px(j), map_x, map_y, cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=_OUTSIDE_PX)  # fmt: skip
+        nearest = looked_up.min(axis=-1).reshape(K, P)
+        value[:, :, j] = np.exp(-0.5 * (np.minimum(nearest, 100.0) / config.sigma_px) ** 2)
+        seen |= nearest < 0.5 * _OUTSIDE_PX
+    return _RayCloseness(history_a.stamps_s, value, seen)
+
+
+def _chance_per_ray(rays: _MotionRays, table: _RayCloseness, config: EpipolarConsistencyConfig) -> np.ndarray | None:
     """Mean closeness [K, P] of each ray at offsets spread over the search range."""
     total, count = np.zeros(rays.valid.shape), np.zeros(rays.valid.shape)
     for offset_s in np.linspace(-config.max_offset_s, config.max_offset_s, config.chance_offsets):
-        close = _closeness(rays, maps, float(offset_s), config)
+        close = _closeness(rays, table, float(offset_s), config)
         if close is not None:
             total[close.frames] += close.value * close.seen
             count[close.frames] += close.seen
@@ -222,7 +243,7 @@ def _chance_per_ray(rays: _MotionRays, maps: _MotionMaps, config: EpipolarConsis
     return np.where(count > 0, total / np.maximum(count, 1), 1.0)
 
 
-def _closeness(rays: _MotionRays, maps: _MotionMaps, offset_s: float, config: EpipolarConsistencyConfig,
+def _closeness(rays: _MotionRays, table: _RayCloseness, offset_s: float, config: EpipolarConsistencyConfig,
                frames: np.ndarray | None = None) -> _Closeness | None:
     """How close each of B's rays passes to A's motion around the instant of its frame.
 
@@ -231,22 +252,14 @@ def _closeness(rays: _MotionRays, maps: _MotionMaps, offset_s: float, config: Ep
     """
     frames = np.arange(len(rays.stamps_s)) if frames is None else frames
     t_a = rays.stamps_s[frames] - offset_s
-    j = np.searchsorted(maps.stamps_s, t_a, side="right") - 1
-    inside = (j >= 0) & (j < len(maps.stamps_s) - 1)
+    j = np.searchsorted(table.stamps_a_s, t_a, side="right") - 1
+    inside = (j >= 0) & (j < len(table.stamps_a_s) - 1)
     if inside.mean() < config.min_overlap_fraction:
         return None
     frames, t_a = frames[inside], t_a[inside]
-    kernel_s = config.kernel_frames * float(np.median(np.diff(maps.stamps_s)))
-    value = np.zeros((len(frames),) + rays.valid.shape[1:])  # [K', P]
-    seen = np.zeros(value.shape, bool)
-    for row, (k, t) in enumerate(zip(frames, t_a)):
-        near = np.nonzero(np.abs(maps.stamps_s - t) <= 2.0 * kernel_s)[0]
-        weights = np.exp(-0.5 * ((maps.stamps_s[near] - t) / kernel_s) ** 2)
-        samples = rays.samples_px[k]
-        for i, weight in zip(near, weights / weights.sum()):
-            looked_up = cv2.remap(maps.distance_px[i], samples[..., 0], samples[..., 1], cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=_OUTSIDE_PX)  # fmt: skip
-            nearest = looked_up.min(axis=-1)
-            value[row] += weight * np.exp(-0.5 * (np.minimum(nearest, 100.0) / config.sigma_px) ** 2)
-            seen[row] |= nearest < 0.5 * _OUTSIDE_PX
-    return _Closeness(value, rays.valid[frames] & seen, frames)
+    kernel_s = config.kernel_frames * float(np.median(np.diff(table.stamps_a_s)))
+    lag = (table.stamps_a_s[None, :] - t_a[:, None]) / kernel_s  # [K', J]
+    weights = np.where(np.abs(lag) <= 2.0, np.exp(-0.5 * lag**2), 0.0)
+    weights /= weights.sum(axis=1, keepdims=True)
+    value = (table.value[frames] @ weights[:, :, None].astype(np.float32))[..., 0]  # [K', P]
+    return _Closeness(value.astype(np.float64), rays.valid[frames] & table.seen[frames], frames)
