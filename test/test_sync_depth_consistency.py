@@ -93,13 +93,14 @@ def test_a_static_scene_gives_no_offset():
 
 
 def test_target_frames_are_built_once_per_window_and_follow_new_frames():
-    from s4_core.sync.depth_consistency import _target_frames
+    from s4_core.sync.depth_consistency import TargetFrameCache
 
     history = DepthHistory(_camera(), DepthHistoryConfig(min_background_frames=5))
     for k in range(6):
         history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0 - 0.1 * k, np.float32))
-    first = _target_frames(history, max_frames=80)
-    assert _target_frames(history, max_frames=80) is first
+    targets = TargetFrameCache()
+    first = targets.frames_of(history, max_frames=80)
+    assert targets.frames_of(history, max_frames=80) is first
     history.push(1_200_000_000, np.full((30, 40), 1.0, np.float32))
-    again = _target_frames(history, max_frames=80)
+    again = targets.frames_of(history, max_frames=80)
     assert again is not first and len(again.stamps_s) == 7 and np.all(again.nearest_depth_m[-1] == 1.0)

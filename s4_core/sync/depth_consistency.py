@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +106,7 @@ def offset_by_depth_consistency(
     history_a: DepthHistory,
     config: DepthConsistencyConfig = DepthConsistencyConfig(),
     hint_s: float | None = None,
+    targets: TargetFrameCache | None = None,
 ) -> PairOffset:
     """Offset of B relative to A (B's stamp minus A's stamp of one instant).
 
@@ -116,6 +116,7 @@ def offset_by_depth_consistency(
         history_a: A's depth history over (at least) the same window.
         config: hyperparameters.
         hint_s: current estimate of the offset, to search near it only.
+        targets: A's prepared frames, shared by the pairs of one window estimate.
     """
     cam_a, cam_b = history_a.model.name, tracks_b.camera
     period_s = finer_period_s(history_a.stamps_s, tracks_b.stamps_ns / 1e9)
@@ -126,7 +127,7 @@ def offset_by_depth_consistency(
 
     if tracks_b.xyz is None or history_a.background() is None or history_b.background() is None:
         return fail("no depth history yet")
-    target = _target_frames(history_a, config.max_frames)
+    target = (targets or TargetFrameCache()).frames_of(history_a, config.max_frames)
     moving = _moving_segments(tracks_b, history_b, target.history.model, config)
     if len(moving.start_cam) == 0:
         return fail("no moving points: static scene or no shared motion")
@@ -162,18 +163,24 @@ def _moving_segments(tracks: TrackSet, history: DepthHistory, model_a: PinholeCa
     return _MovingSegments(stamps_s, first, xyz_a[frame, track], xyz_a[frame + 1, track])
 
 
-def _target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
-    """A's frames for timing, computed once per window: every camera is the target of each of
-    its pairs, so a 4-camera estimate would otherwise build every camera's three times."""
-    key = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0, max_frames)
-    cached = _TARGETS_BY_HISTORY.get(history)
-    if cached is None or cached[0] != key:
-        cached = _TARGETS_BY_HISTORY[history] = (key, _build_target_frames(history, max_frames))
-    return cached[1]
+class TargetFrameCache:
+    """Target frames of the cameras of one window estimate, each built once.
 
+    Every camera is the target of each of its pairs, so a 4-camera estimate would otherwise
+    build every camera's three times. Scoped to one estimate (create one per estimate): the
+    frames of a 320x240 camera take ~50 MB, which should not stay alive between estimates.
+    """
 
-#: The latest target frames of every live depth history, with the window they were built from.
-_TARGETS_BY_HISTORY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    def __init__(self) -> None:
+        self._built: dict[int, tuple[tuple, _TargetFrames]] = {}
+
+    def frames_of(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
+        """The target frames of ``history``'s current window."""
+        key = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0, max_frames)
+        cached = self._built.get(id(history))
+        if cached is None or cached[0] != key or cached[1].history is not history:
+            cached = self._built[id(history)] = (key, _build_target_frames(history, max_frames))
+        return cached[1]
 
 
 def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
@@ -199,7 +206,8 @@ def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarra
     frames = np.arange(len(target.stamps_s)) if frames is None else frames
     out = np.empty((len(offsets_s), 2))
     for start in range(0, len(offsets_s), _OFFSETS_PER_CHUNK):
-        out[start : start + _OFFSETS_PER_CHUNK] = _score_chunk(moving, target, offsets_s[start : start + _OFFSETS_PER_CHUNK], config, frames)
+        chunk = slice(start, start + _OFFSETS_PER_CHUNK)
+        out[chunk] = _score_chunk(moving, target, offsets_s[chunk], config, frames)
     return out
 
 
@@ -252,8 +260,10 @@ def offset_by_mutual_depth_consistency(
     history_b: DepthHistory,
     config: DepthConsistencyConfig = DepthConsistencyConfig(),
     hint_s: float | None = None,
+    targets: TargetFrameCache | None = None,
 ) -> PairOffset:
     """B-into-A and A-into-B estimates combined (see :func:`combine_directions`)."""
-    forward = offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s)
-    backward = offset_by_depth_consistency(tracks_a, history_a, history_b, config, None if hint_s is None else -hint_s)
+    forward = offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s, targets)
+    back_hint_s = None if hint_s is None else -hint_s
+    backward = offset_by_depth_consistency(tracks_a, history_a, history_b, config, back_hint_s, targets)
     return combine_directions(forward, backward)

@@ -15,7 +15,7 @@ import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
-from s4_core.sync.depth_consistency import DepthConsistencyConfig, offset_by_mutual_depth_consistency
+from s4_core.sync.depth_consistency import DepthConsistencyConfig, TargetFrameCache, offset_by_mutual_depth_consistency
 from s4_core.sync.depth_history import DepthHistory
 from s4_core.sync.epipolar_consistency import EpipolarConsistencyConfig, offset_by_mutual_epipolar_consistency
 from s4_core.sync.image_history import ImageHistory
@@ -93,8 +93,9 @@ def estimate_window_offsets(
     names = sorted(windows)
     if reference not in windows:
         return WindowOffsets({}, {c: f"reference camera {reference} has no window" for c in names}, [])
+    targets = TargetFrameCache()
     timed = [
-        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories)
+        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, targets)
         for a, b in itertools.combinations(names, 2)
     ]
     pairs = [pair for pair, _ in timed]
@@ -110,7 +111,7 @@ def estimate_window_offsets(
 
 
 def _pair_offset(
-    a, b, config: WindowSyncConfig, calibrations, hints, depth_histories, image_histories
+    a, b, config: WindowSyncConfig, calibrations, hints, depth_histories, image_histories, targets: TargetFrameCache
 ) -> tuple[PairOffset, Correspondences]:
     """The pair's offset and the matches found with it.
 
@@ -122,7 +123,7 @@ def _pair_offset(
     hint = hints[b.camera] - hints[a.camera] if hints and a.camera in hints and b.camera in hints else None
     if _shares_depth_world(a, b, depth_histories):
         pair = offset_by_mutual_depth_consistency(
-            a, depth_histories[a.camera], b, depth_histories[b.camera], config.depth, hint
+            a, depth_histories[a.camera], b, depth_histories[b.camera], config.depth, hint, targets
         )
         return pair, match_tracks_fgw(a, b, config.match, pair.offset_s if pair.ok else hint, cams)
     if cams is not None and image_histories and a.camera in image_histories and b.camera in image_histories:
