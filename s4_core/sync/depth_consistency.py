@@ -172,15 +172,16 @@ class TargetFrameCache:
     """
 
     def __init__(self) -> None:
-        self._built: dict[int, tuple[tuple, _TargetFrames]] = {}
+        self._built: dict[tuple, _TargetFrames] = {}
 
     def frames_of(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
-        """The target frames of ``history``'s current window."""
-        key = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0, max_frames)
-        cached = self._built.get(id(history))
-        if cached is None or cached[0] != key or cached[1].history is not history:
-            cached = self._built[id(history)] = (key, _build_target_frames(history, max_frames))
-        return cached[1]
+        """The target frames of ``history``'s current window (an entry keeps its history alive,
+        so the ``id`` in the key cannot be reused by another history)."""
+        window = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0)
+        key = (id(history), max_frames, window)
+        if key not in self._built:
+            self._built[key] = _build_target_frames(history, max_frames)
+        return self._built[key]
 
 
 def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:

@@ -101,8 +101,7 @@ class DepthHistory:
         if self._background is None:
             spread = np.linspace(0, self.num_frames - 1, min(self.num_frames, _BACKGROUND_FRAMES)).round().astype(int)
             stack = np.stack([self._depths[i] for i in np.unique(spread)])
-            with np.errstate(all="ignore"):
-                self._background = nanmedian_over_first_axis(stack) if np.isfinite(stack).any() else None
+            self._background = nanmedian_over_first_axis(stack) if np.isfinite(stack).any() else None
         return self._background
 
     def dynamic_mask(self, index: int) -> np.ndarray:

@@ -12,13 +12,12 @@ two real cameras rarely offer (different faces, fast motion at low frame rates).
 B's dynamic pixels are the rays; their samples in A's image are computed once. The closeness
 of one ray to A's motion is exp(-d^2 / 2 sigma^2), d the smallest distance from A's dynamic
 pixels to the ray's samples (A's distance-to-motion maps), computed once per A frame and then,
-for each candidate offset, averaged over A's frames around the
-instant with a Gaussian kernel in time (so the score is smooth in the offset, and its peak can
-fall between frames). A ray that crosses a region where
-something moves most of the time is close by chance; so each ray's closeness is taken relative
-to its own chance level (its mean closeness at offsets spread over the search range) and
-weighted by how rarely it is close by chance: the rays that meet motion only at the right
-instant carry the timing.
+for each candidate offset, averaged over A's frames around the instant with a Gaussian kernel
+in time (so the score is smooth in the offset, and its peak can fall between frames). A ray
+that crosses a region where something moves most of the time is close by chance; so each
+ray's closeness is taken relative to its own chance level (its mean closeness at offsets
+spread over the search range) and weighted by how rarely it is close by chance: the rays that
+meet motion only at the right instant carry the timing.
 """
 
 from __future__ import annotations
