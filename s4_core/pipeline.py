@@ -13,11 +13,14 @@ and the result does not depend on how fast frames are pushed (live or from a bag
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.clock import ClockModel, NS_PER_S
 from s4_core.correspondences import Correspondences
@@ -138,6 +141,7 @@ class StreamingPipeline:
         self._frames_seen = {name: 0 for name in cameras}
         self._newest_frame: dict[str, Frame] = {}
         self._last_estimate_ns: int | None = None
+        self._pool = ThreadPoolExecutor(min(len(cameras), os.cpu_count() or 1), thread_name_prefix="s4-camera")
 
     def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
         """Push one frame; returns the updates that became due (usually none, at most one).
@@ -151,26 +155,74 @@ class StreamingPipeline:
         Raises:
             ValueError: the frame's camera is not part of the rig.
         """
-        tracker = self._trackers.get(frame.camera)
-        if tracker is None:
-            raise ValueError(f"frame from unknown camera {frame.camera!r}; rig is {sorted(self._trackers)}")
-        frame = frame if frame.model is not None or self.cameras[frame.camera] is None else replace(
-            frame, model=self.cameras[frame.camera]
-        )
-        verdict = tracker.push(frame)
-        if verdict in (FrameVerdict.SKIPPED_STAMP, FrameVerdict.SKIPPED_FROZEN):
+        return self.add_frames([frame], train_splats)
+
+    def add_frames(self, frames: Sequence[Frame], train_splats: bool = True) -> list[PipelineUpdate]:
+        """Push several frames of any cameras, in order; the same as :meth:`add_frame` on each
+        in turn, but faster: between two estimates the cameras' trackers run concurrently.
+
+        A tracker does most of its work in bursts (every keyframe interval it tracks the frames
+        since the last one), so batches that span a keyframe interval of every camera (the bag
+        tool pushes ~50 frames at a time) keep the cores busy.
+
+        Raises:
+            ValueError: a frame's camera is not part of the rig (then no frame is pushed).
+        """
+        unknown = sorted({f.camera for f in frames} - set(self._trackers))
+        if unknown:
+            raise ValueError(f"frame from unknown camera {unknown[0]!r}; rig is {sorted(self._trackers)}")
+        updates: list[PipelineUpdate] = []
+        segment: list[Frame] = []
+        for frame in frames:
+            segment.append(frame)
+            if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
+                updates += self._add_segment(segment, train_splats)
+                segment = []
+        if segment:
+            updates += self._add_segment(segment, train_splats)
+        return updates
+
+    def _add_segment(self, frames: list[Frame], train_splats: bool) -> list[PipelineUpdate]:
+        """Push frames of which only the last may make an estimate due."""
+        by_camera: dict[str, list[Frame]] = {}
+        for frame in frames:
+            by_camera.setdefault(frame.camera, []).append(self._with_model(frame))
+        run = map if len(by_camera) == 1 else self._pool.map  # one camera: no thread hop
+        admitted = dict(zip(by_camera, run(self._take_in, by_camera.values())))
+        taken = {camera: iter(zip(by_camera[camera], admitted[camera])) for camera in by_camera}
+        last_taken = False
+        for camera in (frame.camera for frame in frames):  # the frames' own order, for the splat model
+            frame, last_taken = next(taken[camera])
+            if not last_taken:
+                continue
+            self._frames_seen[camera] += 1
+            self._newest_frame[camera] = frame
+            if train_splats:
+                self._train_splats(frame)
+        last = frames[-1]
+        if not last_taken or last.camera != self.reference_camera or not self._estimate_due(last.stamp_ns):
             return []
-        self._frames_seen[frame.camera] += 1
-        self._newest_frame[frame.camera] = frame
-        if frame.depth_m is not None and frame.camera in self._depth_histories:
-            self._depth_histories[frame.camera].push(frame.stamp_ns, frame.depth_m)
-        elif frame.depth_m is None and frame.camera in self._image_histories:
-            self._image_histories[frame.camera].push(frame.stamp_ns, frame.rgb)
-        if train_splats:
-            self._train_splats(frame)
-        if frame.camera != self.reference_camera or not self._estimate_due(frame.stamp_ns):
-            return []
-        return [self._estimate(frame.stamp_ns)]
+        return [self._estimate(last.stamp_ns)]
+
+    def _with_model(self, frame: Frame) -> Frame:
+        if frame.model is not None or self.cameras[frame.camera] is None:
+            return frame
+        return replace(frame, model=self.cameras[frame.camera])
+
+    def _take_in(self, frames: list[Frame]) -> list[bool]:
+        """One camera's frames into its tracker and history; whether each was admitted.
+        Touches only that camera's state, so cameras run on separate threads."""
+        taken = []
+        for frame in frames:
+            verdict = self._trackers[frame.camera].push(frame)
+            taken.append(verdict not in (FrameVerdict.SKIPPED_STAMP, FrameVerdict.SKIPPED_FROZEN))
+            if not taken[-1]:
+                continue
+            if frame.depth_m is not None and frame.camera in self._depth_histories:
+                self._depth_histories[frame.camera].push(frame.stamp_ns, frame.depth_m)
+            elif frame.depth_m is None and frame.camera in self._image_histories:
+                self._image_histories[frame.camera].push(frame.stamp_ns, frame.rgb)
+        return taken
 
     def finish(self) -> list[PipelineUpdate]:
         """Run a last estimate over the final windows (end of a recording)."""
@@ -200,7 +252,7 @@ class StreamingPipeline:
 
     def _estimate(self, stamp_ns: int) -> PipelineUpdate:
         self._last_estimate_ns = stamp_ns
-        windows = {name: tracker.window_tracks() for name, tracker in self._trackers.items()}
+        windows = dict(zip(self._trackers, self._pool.map(StreamingTracker.window_tracks, self._trackers.values())))
         windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
         depth = {name: h for name, h in self._depth_histories.items() if h.num_frames and name in windows}
         images = {name: h for name, h in self._image_histories.items() if h.num_frames and name in windows}
@@ -250,7 +302,7 @@ def _track_colours(tracks: TrackSet, newest: Frame) -> np.ndarray:
     """RGB in [0, 1] [N, 3] of each track in the newest frame (grey where it is not visible)."""
     colours = np.full((tracks.num_tracks, 3), 0.5, np.float32)
     uv = tracks.uv[-1]
-    seen = tracks.visible[-1] & np.isfinite(uv).all(axis=1)
+    seen = tracks.visible[-1] & finite_points(uv)
     h, w = newest.size_hw
     cols = np.clip(np.round(uv[seen, 0]).astype(int), 0, w - 1)
     rows = np.clip(np.round(uv[seen, 1]).astype(int), 0, h - 1)

@@ -12,6 +12,7 @@ from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
 from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
+from s4_core.arrays import finite_points
 from s4_core.splat.export import EllipsoidMarkers
 from s4_core.tracks import TrackSet
 
@@ -38,7 +39,7 @@ def track_polylines(
     markers = [_delete_all(header, "tracks")]
     if tracks.xyz is None:
         return MarkerArray(markers=markers)
-    usable = tracks.visible & np.all(np.isfinite(tracks.xyz), axis=-1)
+    usable = tracks.visible & finite_points(tracks.xyz)
     counts = usable.sum(axis=0)
     columns = [c for c in np.argsort(-counts, kind="stable")[:max_tracks] if counts[c] >= 2]
     for column in columns:
@@ -62,7 +63,7 @@ def scaffold_polylines(
     """
     markers = [_delete_all(header, "scaffold")]
     for index, path in enumerate(np.asarray(node_paths)):
-        finite = path[np.all(np.isfinite(path), axis=-1)]
+        finite = path[finite_points(path)]
         if len(finite) < 2:
             continue
         marker = _marker(header, "scaffold", index, Marker.LINE_STRIP)

@@ -11,6 +11,7 @@ import numpy as np
 from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 
+from s4_core.arrays import finite_points
 from s4_core.tracks import TrackSet
 
 _DATATYPES = {
@@ -82,7 +83,7 @@ def latest_track_points(tracks: TrackSet) -> np.ndarray:
     """
     if tracks.xyz is None or tracks.num_frames == 0:
         return np.zeros(0, TRACK_POINT_DTYPE)
-    usable = tracks.visible & np.all(np.isfinite(tracks.xyz), axis=-1)  # [T, N]
+    usable = tracks.visible & finite_points(tracks.xyz)  # [T, N]
     seen = usable.any(axis=0)
     last = tracks.num_frames - 1 - np.argmax(usable[::-1], axis=0)  # latest usable row per track
     columns = np.flatnonzero(seen)

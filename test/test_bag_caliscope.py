@@ -62,8 +62,8 @@ class FramesAndOffsets:
     def __init__(self, cameras: dict, reference: str, shift_s: dict[str, float]) -> None:
         self.cameras, self.reference, self.shift_s, self.frames = cameras, reference, shift_s, []
 
-    def add_frame(self, frame: Frame) -> list:
-        self.frames.append(frame)
+    def add_frames(self, frames: list[Frame]) -> list:
+        self.frames += frames
         return []
 
     def finish(self) -> list:

@@ -35,8 +35,9 @@ class CountingPipeline:
         self.cameras = cameras
         self.frames: dict[str, int] = {name: 0 for name in cameras}
 
-    def add_frame(self, frame: Frame) -> list:
-        self.frames[frame.camera] += 1
+    def add_frames(self, frames: list[Frame]) -> list:
+        for frame in frames:
+            self.frames[frame.camera] += 1
         return []
 
     def finish(self) -> list:

@@ -54,9 +54,13 @@ class OraclePipeline:
     truth: dict[str, ClockOffset]
     frames: list[Frame] = field(default_factory=list)
 
-    def add_frame(self, frame: Frame) -> list[_Update]:
-        self.frames.append(frame)
-        return [self._update(frame.stamp_ns)] if len(self.frames) % UPDATE_EVERY_FRAMES == 0 else []
+    def add_frames(self, frames: list[Frame]) -> list[_Update]:
+        updates = []
+        for frame in frames:
+            self.frames.append(frame)
+            if len(self.frames) % UPDATE_EVERY_FRAMES == 0:
+                updates.append(self._update(frame.stamp_ns))
+        return updates
 
     def finish(self) -> list[_Update]:
         return [self._update(self.frames[-1].stamp_ns)]

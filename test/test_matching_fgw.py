@@ -86,3 +86,67 @@ def test_partial_chamfer_matches_a_brute_force_loop_in_3d_and_along_epipolar_lin
     assert euclid[5, 3] == pytest.approx(0.001 * np.sqrt(3), rel=1e-6)
     epipolar = partial_chamfer(a[..., :2], b[..., :2], epipolar_sample_distance(F))
     np.testing.assert_allclose(epipolar, brute(a[..., :2], b[..., :2], lambda p, q: abs(sampson_distance_px(F, p, q))), rtol=1e-9)
+
+
+def test_time_aligned_distance_matches_a_brute_force_loop():
+    """Same points seen by two clocks: partners are ~0 apart, the rest at their separation."""
+    from s4_core.matching.aligned_distance import time_aligned_distance
+    from s4_core.tracks import TrackSet
+
+    rng = np.random.default_rng(4)
+    T, N, offset_s = 40, 12, 0.0123
+    home = rng.uniform(-2, 2, (N, 3))
+    velocity = rng.normal(0, 0.5, (N, 3))
+
+    def tracks(name: str, stamps_s: np.ndarray, capture_s: np.ndarray, hidden: float) -> TrackSet:
+        xyz = (home[None] + velocity[None] * capture_s[:, None, None]).astype(np.float32)
+        visible = rng.random((T, N)) >= hidden
+        return TrackSet(name, np.arange(N), np.round(stamps_s * 1e9).astype(np.int64), np.zeros((T, N, 2), np.float32),
+                        visible, xyz, np.zeros((N, 1), np.float32), np.ones((T, N), np.float32), "world")  # fmt: skip
+
+    stamps_a = 10.0 + np.arange(T) / 30.0
+    stamps_b = 10.0 + np.arange(T) / 25.0
+    a = tracks("a", stamps_a, stamps_a, 0.2)
+    b = tracks("b", stamps_b, stamps_b - offset_s, 0.2)
+    index_a, index_b = np.arange(N), rng.permutation(N)
+    got = time_aligned_distance(a, index_a, b, index_b, offset_s, num_instants=T, min_common=3)
+
+    expected = np.full((N, N), np.inf)
+    for i, ia in enumerate(index_a):
+        for j, jb in enumerate(index_b):
+            d = []
+            for k in range(T):
+                t_b = stamps_a[k] + offset_s
+                m = np.searchsorted(stamps_b, t_b, side="right") - 1
+                if not (0 <= m < T - 1 and a.visible[k, ia] and b.visible[m, jb] and b.visible[m + 1, jb]):
+                    continue
+                w = (t_b - stamps_b[m]) / (stamps_b[m + 1] - stamps_b[m])
+                x_b = (1 - w) * b.xyz[m, jb].astype(float) + w * b.xyz[m + 1, jb]
+                d.append(np.linalg.norm(a.xyz[k, ia] - x_b))
+            if len(d) >= 3:
+                expected[i, j] = np.median(d)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    partners = index_b[None, :] == index_a[:, None]
+    assert np.all(got[partners] < 1e-5)  # linear motion: interpolation is exact
+    assert np.all(got[~partners] > 0.05)
+
+
+def test_image_motion_is_the_rms_radius_of_the_selected_visible_pixels():
+    from s4_core.matching.track_geometry import image_motion_px
+    from s4_core.tracks import TrackSet
+
+    rng = np.random.default_rng(6)
+    T, N = 30, 9
+    uv = (rng.uniform(0, 320, (1, N, 2)) + rng.normal(0, 3, (T, N, 2))).astype(np.float32)
+    visible = rng.random((T, N)) > 0.3
+    visible[:, -1] = False
+    visible[3, -1] = True  # seen once: no motion to measure
+    uv[~visible] = np.nan
+    tracks = TrackSet("a", np.arange(N), np.arange(T, dtype=np.int64) * 33_000_000, uv, visible, None,
+                      np.zeros((N, 1), np.float32), np.ones((T, N), np.float32))  # fmt: skip
+    mask = np.arange(T) % 4 != 0
+    got = image_motion_px(tracks, mask)
+    for n in range(N - 1):
+        p = uv[visible[:, n] & mask, n].astype(float)
+        assert got[n] == pytest.approx(np.sqrt(np.mean(np.sum((p - p.mean(axis=0)) ** 2, axis=1))), rel=1e-9)
+    assert got[-1] == 0.0

@@ -1,7 +1,9 @@
-"""StreamingPipeline's live-node knob: frames may skip splat training without changing anything else."""
+"""StreamingPipeline's knobs that must not change results: frames that skip splat training, and
+frames pushed in batches (the cameras then track concurrently)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import numpy as np
@@ -14,14 +16,18 @@ from s4_core.tracking.queries import QueryConfig
 from s4_core.tracking.streaming import StreamingConfig
 
 
-def _run(world: SyntheticWorld, train_splats: bool) -> tuple[StreamingPipeline, list]:
+def _run(world: SyntheticWorld, train_splats: bool, batch: int = 1) -> tuple[StreamingPipeline, list]:
     config = PipelineConfig(
         tracking=StreamingConfig(window_frames=None, window_s=2.0, queries=replace(QueryConfig(), grid_step_px=12)),
         reestimate_period_s=0.5, splats=SplatModelConfig(steps_per_frame=1), splat_camera_stride=1,
     )  # fmt: skip
     pipeline = StreamingPipeline(config, {c.name: c for c in world.cameras}, "cam0")
     frames = sorted((f for i in range(len(world.cameras)) for f in world.frames(i)), key=lambda f: f.stamp_ns)
-    updates = [u for f in frames for u in pipeline.add_frame(f, train_splats=train_splats)]
+    if batch == 1:
+        updates = [u for f in frames for u in pipeline.add_frame(f, train_splats=train_splats)]
+    else:
+        batches = [frames[i : i + batch] for i in range(0, len(frames), batch)]
+        updates = [u for b in batches for u in pipeline.add_frames(b, train_splats=train_splats)]
     return pipeline, updates
 
 
@@ -38,3 +44,23 @@ def test_frames_that_skip_splat_training_leave_tracks_and_offsets_alone():
         np.testing.assert_array_equal([o.offset_s for o in a.offsets.values()], [o.offset_s for o in b.offsets.values()])
         for camera in a.tracks:
             np.testing.assert_array_equal(a.tracks[camera].uv, b.tracks[camera].uv)
+
+
+def test_frames_pushed_in_batches_give_the_updates_of_frames_pushed_one_by_one():
+    world = SyntheticWorld(SynthConfig(num_cameras=3, duration_s=1.5, size_wh=(160, 120), offsets_s=(0.0, 0.0, 0.0),
+                                       drift_ppm=(0.0, 0.0, 0.0)))  # fmt: skip
+    single, single_updates = _run(world, train_splats=True)
+    batched, batched_updates = _run(world, train_splats=True, batch=25)  # each batch spans estimates and keyframes
+    assert len(single_updates) >= 3
+    assert [u.stamp_ns for u in single_updates] == [u.stamp_ns for u in batched_updates]
+    assert single.splat_steps == batched.splat_steps > 0
+    for a, b in zip(single_updates, batched_updates):
+        np.testing.assert_equal({c: dataclasses.astuple(o) for c, o in a.offsets.items()},
+                                {c: dataclasses.astuple(o) for c, o in b.offsets.items()})  # NaN equals NaN here
+        for camera in a.tracks:
+            np.testing.assert_array_equal(a.tracks[camera].uv, b.tracks[camera].uv)
+            np.testing.assert_array_equal(a.tracks[camera].track_ids, b.tracks[camera].track_ids)
+        assert (a.splats is None) == (b.splats is None)
+        if a.splats is not None:
+            np.testing.assert_array_equal(a.splats.means, b.splats.means)
+    assert single_updates[-1].splats is not None

@@ -93,14 +93,50 @@ def test_a_static_scene_gives_no_offset():
 
 
 def test_target_frames_are_built_once_per_window_and_follow_new_frames():
-    from s4_core.sync.depth_consistency import TargetFrameCache
+    from s4_core.sync.depth_consistency import DepthTimingCache
 
     history = DepthHistory(_camera(), DepthHistoryConfig(min_background_frames=5))
     for k in range(6):
         history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0 - 0.1 * k, np.float32))
-    targets = TargetFrameCache()
-    first = targets.frames_of(history, max_frames=80)
-    assert targets.frames_of(history, max_frames=80) is first
+    cache = DepthTimingCache()
+    first = cache.target_frames(history, max_frames=80)
+    assert cache.target_frames(history, max_frames=80) is first
     history.push(1_200_000_000, np.full((30, 40), 1.0, np.float32))
-    again = targets.frames_of(history, max_frames=80)
+    again = cache.target_frames(history, max_frames=80)
     assert again is not first and len(again.stamps_s) == 7 and np.all(again.nearest_depth_m[-1] == 1.0)
+
+
+@pytest.mark.slow
+def test_a_window_timed_on_several_threads_equals_the_serial_estimate():
+    """Pairs are timed concurrently (shared target frames, lazily built backgrounds): the
+    result must not depend on the thread count, and must be right."""
+    from dataclasses import replace
+
+    from s4_core.synth import SynthConfig, SyntheticWorld
+    from s4_core.sync.window import WindowSyncConfig, estimate_window_offsets
+
+    offsets_s = (0.0, 0.4137, -0.2521)
+    config = SynthConfig(num_cameras=3, duration_s=4.0, seed=5, size_wh=(320, 240), offsets_s=offsets_s,
+                         drift_ppm=(0.0, 0.0, 0.0), fps=(30.0, 25.0, 30.0))  # fmt: skip
+    world = SyntheticWorld(config)
+    tracks, histories = {}, {}
+    for i, camera in enumerate(world.cameras):
+        tracker = StreamingTracker(camera.name, config=StreamingConfig(window_frames=None, window_s=6.0))
+        history = DepthHistory(camera, DepthHistoryConfig(window_s=6.0))
+        for frame in world.frames(i):
+            tracker.push(frame)
+            history.push(frame.stamp_ns, frame.depth_m)
+        tracks[camera.name], histories[camera.name] = tracker.window_tracks(), history
+
+    def estimate(max_threads: int):
+        return estimate_window_offsets(tracks, "cam0", replace(WindowSyncConfig(), max_threads=max_threads),
+                                       depth_histories=histories)  # fmt: skip
+
+    threaded = estimate(3)  # first, so that the threads also race to build the backgrounds
+    serial = estimate(1)
+    assert [(p.offset_s, p.stddev_s, p.ok) for p in serial.pairs] == [(p.offset_s, p.stddev_s, p.ok) for p in threaded.pairs]
+    assert serial.measurements == threaded.measurements
+    for name, true_offset_s in zip(("cam1", "cam2"), offsets_s[1:]):
+        assert name in serial.measurements, serial.reasons
+        error_s = serial.measurements[name].offset_s - true_offset_s
+        assert abs(error_s) < 0.5 / 30.0 and abs(error_s) <= 3.0 * serial.measurements[name].stddev_s

@@ -44,6 +44,12 @@ READ_ERRORS = (ReaderError, sqlite3.DatabaseError, struct.error, EOFError, Overf
 #: Frame of splat positions when the rig has no TF tree.
 DEFAULT_WORLD_FRAME = "world"
 
+#: Frames pushed to the pipeline at once: a batch spanning a keyframe interval of each camera
+#: lets the pipeline track the cameras concurrently. Bounded in count and in bytes, so that
+#: high-resolution rigs do not hold more than a few hundred MB of decoded frames.
+BATCH_MAX_FRAMES = 64
+BATCH_MAX_BYTES = 256 * 2**20
+
 
 class BagSyncError(ValueError):
     """The recording or the options cannot be synced (a user error, with a one-line message)."""
@@ -52,7 +58,7 @@ class BagSyncError(ValueError):
 class FramePipeline(Protocol):
     """What the bag tool needs of :class:`s4_core.pipeline.StreamingPipeline`."""
 
-    def add_frame(self, frame: Frame) -> list: ...
+    def add_frames(self, frames: list[Frame]) -> list: ...
 
     def finish(self) -> list: ...
 
@@ -226,23 +232,29 @@ class _FirstPass:
         """Run the pass to the end of the recording, then flush the pipeline."""
         copies: dict[int, Connection] = {c.id: self._writer.copy_connection(c) for c in self._reader.connections}
         last_log_time_ns = self._reader.start_time
+        batch = _FrameBatch()
         for connection, log_time_ns, raw in self._reader.messages():
             self._writer.write(copies[connection.id], log_time_ns, raw)
             self.messages_copied += 1
             for frame in self._frames(connection, raw):
-                self._feed(pipeline, frame, log_time_ns)
+                if batch.add(frame):
+                    self._feed(pipeline, batch.take(), log_time_ns)
             self._on_message(log_time_ns)
             last_log_time_ns = log_time_ns
         for frame in self._pairer.flush():
-            self._feed(pipeline, frame, last_log_time_ns)
+            batch.add(frame)
+        self._feed(pipeline, batch.take(), last_log_time_ns)
         if self._pairer.unpaired_images:
             log.warning("%d images had no depth map within tolerance", self._pairer.unpaired_images)
         for update in pipeline.finish():
             self.updates.write(update, last_log_time_ns)
 
-    def _feed(self, pipeline: FramePipeline, frame: Frame, log_time_ns: int) -> None:
-        self.frames_per_camera[frame.camera] += 1
-        for update in pipeline.add_frame(frame):
+    def _feed(self, pipeline: FramePipeline, frames: list[Frame], log_time_ns: int) -> None:
+        """Push a batch; its updates are logged at the time of the batch's last message, when
+        all the frames they may come from have been read."""
+        for frame in frames:
+            self.frames_per_camera[frame.camera] += 1
+        for update in pipeline.add_frames(frames) if frames else []:
             self.updates.write(update, log_time_ns)
 
     def _frames(self, connection: Connection, raw: bytes) -> list[Frame]:
@@ -260,6 +272,25 @@ class _FirstPass:
             log.log(level, "skipping a message of %s: %s", connection.topic, error)
             self._failed_topics.add(connection.topic)
             return []
+
+
+class _FrameBatch:
+    """Decoded frames waiting to be pushed together (see :data:`BATCH_MAX_FRAMES`)."""
+
+    def __init__(self) -> None:
+        self._frames: list[Frame] = []
+        self._bytes = 0
+
+    def add(self, frame: Frame) -> bool:
+        """Hold ``frame``; whether the batch is now full."""
+        self._frames.append(frame)
+        self._bytes += frame.rgb.nbytes + (frame.depth_m.nbytes if frame.depth_m is not None else 0)
+        return len(self._frames) >= BATCH_MAX_FRAMES or self._bytes >= BATCH_MAX_BYTES
+
+    def take(self) -> list[Frame]:
+        """The held frames, in the order they were added; the batch is empty afterwards."""
+        frames, self._frames, self._bytes = self._frames, [], 0
+        return frames
 
 
 @contextmanager

@@ -36,7 +36,7 @@ class _NoPipeline:
     def __init__(self, cameras: dict, reference: str) -> None:
         self._cameras = cameras
 
-    def add_frame(self, frame: Frame) -> list:
+    def add_frames(self, frames: list[Frame]) -> list:
         return []
 
     def finish(self) -> list:

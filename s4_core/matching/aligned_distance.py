@@ -38,9 +38,14 @@ def time_aligned_distance(
     if a.xyz is None or b.xyz is None:
         raise ValueError("time-aligned distance needs 3D tracks on both sides")
     frames = np.unique(np.linspace(0, a.num_frames - 1, min(num_instants, a.num_frames)).round().astype(int))
-    xa = np.where(a.visible[np.ix_(frames, index_a)][..., None], a.xyz[np.ix_(frames, index_a)], np.nan)  # [T, n, 3]
-    xb = _interpolate(b, index_b, a.stamps_ns[frames] / 1e9 + offset_s)  # [T, m, 3]
-    d = np.linalg.norm(xa[:, :, None, :] - xb[:, None, :, :], axis=-1)  # [T, n, m]
+    xa = np.where(a.visible[np.ix_(frames, index_a)][..., None], a.xyz[np.ix_(frames, index_a)].astype(np.float64), np.nan)  # [T, n, 3]
+    xb = _interpolate(b, index_b, a.stamps_ns[frames] / 1e9 + offset_s).astype(np.float64)  # [T, m, 3]
+    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, one matrix product per instant instead of a [T, n, m, 3]
+    # difference; float64 keeps the cancellation error far below the centimetres compared.
+    # A NaN (invisible) point turns its whole row or column NaN, as the difference would.
+    cross = np.matmul(xa, xb.transpose(0, 2, 1))  # [T, n, m]
+    d2 = (xa**2).sum(axis=-1)[:, :, None] + (xb**2).sum(axis=-1)[:, None, :] - 2.0 * cross
+    d = np.sqrt(np.maximum(d2, 0.0))
     common = np.isfinite(d).sum(axis=0)
     median = nanmedian_over_first_axis(np.where(np.isfinite(d), d, np.nan)) if d.size else np.zeros(common.shape)
     return np.where(common >= min_common, median, np.inf)

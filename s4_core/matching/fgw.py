@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import ot
 
+from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
 from s4_core.matching.aligned_distance import time_aligned_distance
@@ -201,14 +202,14 @@ def confident_mutual_matches(plan: np.ndarray, min_relative_mass: float) -> tupl
 
 def _candidate_side(tracks: TrackSet, frame_mask: np.ndarray, use_3d: bool, config: FgwMatchConfig) -> _Side:
     mean, seen = track_mean_positions(tracks, frame_mask, use_3d)
-    ok = (seen >= config.min_seen_frames) & np.all(np.isfinite(mean), axis=1)
+    ok = (seen >= config.min_seen_frames) & finite_points(mean)
     moving = ok & (image_motion_px(tracks, frame_mask) >= config.min_image_motion_px)
     if np.count_nonzero(moving) >= config.min_matches:
         ok = moving
     candidates = np.flatnonzero(ok)
     chosen = candidates[np.argsort(-seen[candidates], kind="stable")[: config.max_tracks]]
     pos = tracks.xyz if use_3d else tracks.uv
-    valid = tracks.visible & frame_mask[:, None] & np.all(np.isfinite(pos), axis=-1)
+    valid = tracks.visible & frame_mask[:, None] & finite_points(pos)
     raw_dist, scale = normalized_distance_matrix(mean[chosen])
     path = path_samples(pos[:, chosen], valid[:, chosen], config.path_samples)
     return _Side(index=chosen, mean=mean[chosen], path=path, raw_dist=raw_dist * scale, scale=scale)

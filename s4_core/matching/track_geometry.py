@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.clock import ns_to_seconds
 from s4_core.tracks import TrackSet
 
@@ -31,7 +32,7 @@ def track_mean_positions(tracks: TrackSet, frame_mask: np.ndarray, use_3d: bool)
     pos = tracks.xyz if use_3d else tracks.uv
     if pos is None:
         raise ValueError(f"camera {tracks.camera} has no 3D tracks")
-    valid = tracks.visible & frame_mask[:, None] & np.all(np.isfinite(pos), axis=-1)  # [T, N]
+    valid = tracks.visible & frame_mask[:, None] & finite_points(pos)  # [T, N]
     seen = valid.sum(axis=0)
     total = np.where(valid[..., None], pos, 0.0).sum(axis=0, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -125,9 +126,10 @@ def image_motion_px(tracks: TrackSet, frame_mask: np.ndarray) -> np.ndarray:
     (a fraction of a pixel) whatever its depth noise; a moving one sweeps pixels. Tracks seen in
     fewer than two selected frames get 0.
     """
-    valid = tracks.visible & frame_mask[:, None] & np.all(np.isfinite(tracks.uv), axis=-1)  # [T, N]
-    n = valid.sum(axis=0)
-    uv = np.where(valid[..., None], tracks.uv, 0.0).astype(np.float64)
-    mean = uv.sum(axis=0) / np.maximum(n, 1)[:, None]
-    sq = np.where(valid, np.sum((uv - mean) ** 2, axis=-1), 0.0).sum(axis=0)
-    return np.where(n >= 2, np.sqrt(sq / np.maximum(n, 1)), 0.0)
+    valid = tracks.visible & frame_mask[:, None] & finite_points(tracks.uv)  # [T, N]
+    n = np.maximum(valid.sum(axis=0), 1)
+    sq = np.zeros(tracks.num_tracks)
+    for axis in range(2):  # sum of squares minus n mean^2, per coordinate (float64: pixels, no cancellation)
+        x = np.where(valid, tracks.uv[..., axis], 0.0).astype(np.float64)
+        sq += np.einsum("tn,tn->n", x, x) - x.sum(axis=0) ** 2 / n
+    return np.where(valid.sum(axis=0) >= 2, np.sqrt(np.maximum(sq, 0.0) / n), 0.0)

@@ -15,12 +15,16 @@ independent blocks of A's frames.
 
 from __future__ import annotations
 
-import itertools
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
+import cv2
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.sync.depth_history import DepthHistory
 from s4_core.sync.offset_search import PeakCriteria, combine_directions, finer_period_s, offset_grid_s, search_offset
@@ -70,18 +74,23 @@ class DepthConsistencyConfig:
 
 @dataclass(frozen=True)
 class _MovingSegments:
-    """B's moving track segments in A's camera frame, ready for interpolation at any stamp.
+    """B's moving track segments, ready for interpolation at any stamp.
 
     Only about one in seven (frame, track) segments of a window is usable (both ends moving, a
     plausible step), so the usable ones are stored flat, grouped by their first frame: scoring
-    an offset then gathers just those instead of masking the full [frames, tracks] grid. The
-    points are in A's optical frame because interpolation commutes with a rigid transform.
+    an offset then gathers just those instead of masking the full [frames, tracks] grid.
+    Built in the world frame once per camera and estimate, then carried into each partner's
+    optical frame (interpolation commutes with a rigid transform).
     """
 
     stamps_s: np.ndarray  # [K]
     first: np.ndarray  # [K]: index of frame k's first segment in the flat arrays (K - 1 frames + end)
-    start_cam: np.ndarray  # [S, 3]: segment start in A's optical frame
-    end_cam: np.ndarray  # [S, 3]: segment end
+    start: np.ndarray  # [S, 3]: segment start
+    end: np.ndarray  # [S, 3]: segment end
+
+    def in_camera(self, model: PinholeCamera) -> _MovingSegments:
+        """The same segments in ``model``'s optical frame."""
+        return replace(self, start=model.world_to_camera(self.start), end=model.world_to_camera(self.end))
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ def offset_by_depth_consistency(
     history_a: DepthHistory,
     config: DepthConsistencyConfig = DepthConsistencyConfig(),
     hint_s: float | None = None,
-    targets: TargetFrameCache | None = None,
+    cache: DepthTimingCache | None = None,
 ) -> PairOffset:
     """Offset of B relative to A (B's stamp minus A's stamp of one instant).
 
@@ -116,7 +125,7 @@ def offset_by_depth_consistency(
         history_a: A's depth history over (at least) the same window.
         config: hyperparameters.
         hint_s: current estimate of the offset, to search near it only.
-        targets: A's prepared frames, shared by the pairs of one window estimate.
+        cache: prepared frames and segments, shared by the pairs of one window estimate.
     """
     cam_a, cam_b = history_a.model.name, tracks_b.camera
     period_s = finer_period_s(history_a.stamps_s, tracks_b.stamps_ns / 1e9)
@@ -127,9 +136,10 @@ def offset_by_depth_consistency(
 
     if tracks_b.xyz is None or history_a.background() is None or history_b.background() is None:
         return fail("no depth history yet")
-    target = (targets or TargetFrameCache()).frames_of(history_a, config.max_frames)
-    moving = _moving_segments(tracks_b, history_b, target.history.model, config)
-    if len(moving.start_cam) == 0:
+    cache = cache or DepthTimingCache()
+    target = cache.target_frames(history_a, config.max_frames)
+    moving = cache.moving_segments(tracks_b, history_b, config).in_camera(target.history.model)
+    if len(moving.start) == 0:
         return fail("no moving points: static scene or no shared motion")
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
     found = search_offset(
@@ -142,13 +152,13 @@ def offset_by_depth_consistency(
     return PairOffset(cam_a, cam_b, found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
 
 
-def _moving_segments(tracks: TrackSet, history: DepthHistory, model_a: PinholeCamera,
-                     config: DepthConsistencyConfig) -> _MovingSegments:
-    """B's track segments in front of B's background, of the most often moving tracks."""
+def _moving_segments(tracks: TrackSet, history: DepthHistory, config: DepthConsistencyConfig) -> _MovingSegments:
+    """B's track segments in front of B's background, of the most often moving tracks (world)."""
     xyz = tracks.xyz.astype(np.float64)  # [K, N, 3]
     K, N = tracks.num_frames, tracks.num_tracks
-    ok = tracks.visible & np.isfinite(xyz).all(axis=-1)
-    depth_b = history.full_model.world_to_camera(np.nan_to_num(xyz))[..., 2]  # [K, N]
+    ok = tracks.visible & finite_points(xyz)
+    to_b = history.full_model.camera_from_world[2]
+    depth_b = np.nan_to_num(xyz) @ to_b[:3] + to_b[3]  # [K, N]
     moving = ok & history.is_dynamic_at(tracks.uv.reshape(-1, 2), depth_b.reshape(-1)).reshape(K, N)
     stamps_s = tracks.stamps_ns / 1e9
     dt = np.diff(stamps_s)[:, None]
@@ -158,41 +168,54 @@ def _moving_segments(tracks: TrackSet, history: DepthHistory, model_a: PinholeCa
     kept = np.zeros(N, bool)
     kept[np.argsort(-segment_ok.sum(axis=0), kind="stable")[: config.max_tracks]] = True
     frame, track = np.nonzero(segment_ok & kept)  # row-major: grouped by frame
-    xyz_a = model_a.world_to_camera(np.where(ok[..., None], xyz, 0.0))
     first = np.searchsorted(frame, np.arange(K))
-    return _MovingSegments(stamps_s, first, xyz_a[frame, track], xyz_a[frame + 1, track])
+    return _MovingSegments(stamps_s, first, xyz[frame, track], xyz[frame + 1, track])
 
 
-class TargetFrameCache:
-    """Target frames of the cameras of one window estimate, each built once.
+class DepthTimingCache:
+    """What the pairs of one window estimate share: each camera's target frames (it is the
+    target of each of its pairs) and its moving segments (it is the moving side of each), each
+    built once.
 
-    Every camera is the target of each of its pairs, so a 4-camera estimate would otherwise
-    build every camera's three times. Scoped to one estimate (create one per estimate): the
-    frames of a 320x240 camera take ~50 MB, which should not stay alive between estimates.
+    Scoped to one estimate (create one per estimate): the frames of a 320x240 camera take
+    ~50 MB, which should not stay alive between estimates. Safe to share between the threads
+    that time the pairs of an estimate. An entry keeps the objects of its key alive, so an
+    ``id`` in a key cannot be reused by another object.
     """
 
     def __init__(self) -> None:
-        self._built: dict[tuple, _TargetFrames] = {}
+        self._built: dict[tuple, tuple] = {}
+        self._lock = threading.Lock()
 
-    def frames_of(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
-        """The target frames of ``history``'s current window (an entry keeps its history alive,
-        so the ``id`` in the key cannot be reused by another history)."""
+    def target_frames(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
+        """A's frames the partners' points are checked against (``max_frames`` spread over the
+        window)."""
         window = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0)
-        key = (id(history), max_frames, window)
-        if key not in self._built:
-            self._built[key] = _build_target_frames(history, max_frames)
-        return self._built[key]
+        key = ("target", id(history), max_frames, window)
+        return self._once(key, (history,), lambda: _build_target_frames(history, max_frames))
+
+    def moving_segments(self, tracks: TrackSet, history: DepthHistory, config: DepthConsistencyConfig) -> _MovingSegments:
+        """``tracks``' moving segments in the world frame."""
+        key = ("moving", id(tracks), id(history), config.max_speed_mps, config.max_tracks)
+        return self._once(key, (tracks, history), lambda: _moving_segments(tracks, history, config))
+
+    def _once(self, key: tuple, owners: tuple, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = (build(), owners)
+            return self._built[key][0]
 
 
 def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
     index = np.unique(np.linspace(0, history.num_frames - 1, min(max_frames, history.num_frames)).round().astype(int))
     depth = np.stack([history.depth(i) for i in index])  # [I, h, w]
-    padded = np.pad(np.where(np.isfinite(depth), depth, np.inf), ((0, 0), (1, 1), (1, 1)), constant_values=np.inf)
-    h, w = depth.shape[1:]
-    nearest = np.full_like(depth, np.inf)
-    for dy, dx in itertools.product(range(3), range(3)):
-        np.minimum(nearest, padded[:, dy : dy + h, dx : dx + w], out=nearest)
+    valid = np.where(np.isfinite(depth), depth, np.inf).astype(np.float32)
+    # 3x3 minimum (erosion); outside the image counts as nothing seen (inf)
+    nearest = np.stack([cv2.erode(frame, _NEIGHBOURHOOD, borderType=cv2.BORDER_CONSTANT, borderValue=np.inf) for frame in valid])
     return _TargetFrames(history.stamps_s[index], depth, nearest, history)
+
+
+_NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
 
 
 def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
@@ -230,7 +253,7 @@ def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.n
     pair = np.repeat(np.arange(len(k)), counts)  # which (offset, frame) pair each point belongs to
     segment = np.arange(counts.sum()) + np.repeat(moving.first[k] - (np.cumsum(counts) - counts), counts)
     w = w[pair, None]
-    points = (1.0 - w) * moving.start_cam[segment] + w * moving.end_cam[segment]  # [P, 3] in A's optical frame
+    points = (1.0 - w) * moving.start[segment] + w * moving.end[segment]  # [P, 3] in A's optical frame
     model = target.history.model
     z = points[:, 2]
     front = np.nonzero(z > 1e-9)[0]
@@ -261,10 +284,11 @@ def offset_by_mutual_depth_consistency(
     history_b: DepthHistory,
     config: DepthConsistencyConfig = DepthConsistencyConfig(),
     hint_s: float | None = None,
-    targets: TargetFrameCache | None = None,
+    cache: DepthTimingCache | None = None,
 ) -> PairOffset:
     """B-into-A and A-into-B estimates combined (see :func:`combine_directions`)."""
-    forward = offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s, targets)
+    cache = cache or DepthTimingCache()
+    forward = offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s, cache)
     back_hint_s = None if hint_s is None else -hint_s
-    backward = offset_by_depth_consistency(tracks_a, history_a, history_b, config, back_hint_s, targets)
+    backward = offset_by_depth_consistency(tracks_a, history_a, history_b, config, back_hint_s, cache)
     return combine_directions(forward, backward)

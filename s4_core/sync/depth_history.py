@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.clock import NS_PER_S
 from s4_core.robust_stats import nanmedian_over_first_axis
@@ -120,7 +121,7 @@ class DepthHistory:
         if background is None:
             return np.zeros(len(uv_full), bool)
         s = self.stride_px
-        finite = np.isfinite(uv_full).all(axis=1)
+        finite = finite_points(uv_full)
         safe = np.where(finite[:, None], uv_full, 0.0)
         cols = np.clip(np.round(safe[:, 0] / s).astype(np.int64), 0, background.shape[1] - 1)
         rows = np.clip(np.round(safe[:, 1] / s).astype(np.int64), 0, background.shape[0] - 1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.interpolate import CubicSpline, make_smoothing_spline
 
+from s4_core.arrays import finite_points
 from s4_core.clock import ns_to_seconds
 from s4_core.correspondences import Correspondences
 from s4_core.matching.track_geometry import motion_to_noise_ratio
@@ -84,8 +85,8 @@ def gather_matched_tracks(
     use_3d = a.has_3d and b.has_3d
     pa = (a.xyz if use_3d else a.uv)[:, ia].astype(np.float64)
     pb = (b.xyz if use_3d else b.uv)[:, ib].astype(np.float64)
-    va = a.visible[:, ia] & np.all(np.isfinite(pa), axis=-1)
-    vb = b.visible[:, ib] & np.all(np.isfinite(pb), axis=-1)
+    va = a.visible[:, ia] & finite_points(pa)
+    vb = b.visible[:, ib] & finite_points(pb)
     snr = motion_to_noise_ratio(pa, va)
     order = np.argsort(-snr, kind="stable")
     order = order[snr[order] >= min_motion_snr][:max_matches]

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
-from s4_core.sync.depth_consistency import DepthConsistencyConfig, TargetFrameCache, offset_by_mutual_depth_consistency
+from s4_core.sync.depth_consistency import DepthConsistencyConfig, DepthTimingCache, offset_by_mutual_depth_consistency
 from s4_core.sync.depth_history import DepthHistory
 from s4_core.sync.epipolar_consistency import EpipolarConsistencyConfig, offset_by_mutual_epipolar_consistency
 from s4_core.sync.image_history import ImageHistory
@@ -43,6 +45,9 @@ class WindowSyncConfig:
         epipolar: timing of calibrated RGB-only cameras from their motion masks along viewing
             rays, used for every other pair whose cameras are both calibrated and both have an
             image history.
+        max_threads: pairs timed at once; 0 for one per CPU core. The pairs are independent
+            and numpy, OpenCV and POT release the GIL in their heavy loops, so threads use the
+            cores a single Python thread leaves idle (the results do not depend on the count).
     """
 
     match: FgwMatchConfig = field(default_factory=FgwMatchConfig)
@@ -51,6 +56,11 @@ class WindowSyncConfig:
     pair: PairSyncConfig = field(default_factory=PairSyncConfig)
     graph: GraphSolveConfig = field(default_factory=GraphSolveConfig)
     rematch_with_offset: bool = True
+    max_threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_threads < 0:
+            raise ValueError(f"max_threads must be 0 (one per core) or positive, got {self.max_threads}")
 
 
 @dataclass(frozen=True)
@@ -93,11 +103,14 @@ def estimate_window_offsets(
     names = sorted(windows)
     if reference not in windows:
         return WindowOffsets({}, {c: f"reference camera {reference} has no window" for c in names}, [])
-    targets = TargetFrameCache()
-    timed = [
-        _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, targets)
-        for a, b in itertools.combinations(names, 2)
-    ]
+    cache = DepthTimingCache()
+
+    def time_pair(pair: tuple[str, str]) -> tuple[PairOffset, Correspondences]:
+        a, b = pair
+        return _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, cache)
+
+    with ThreadPoolExecutor(config.max_threads or os.cpu_count() or 1) as pool:
+        timed = list(pool.map(time_pair, itertools.combinations(names, 2)))
     pairs = [pair for pair, _ in timed]
     for p in pairs:
         log.debug("pair %s-%s: %s", p.cam_a, p.cam_b, f"{p.offset_s:.6f} s" if p.ok else p.reason)
@@ -111,7 +124,7 @@ def estimate_window_offsets(
 
 
 def _pair_offset(
-    a, b, config: WindowSyncConfig, calibrations, hints, depth_histories, image_histories, targets: TargetFrameCache
+    a, b, config: WindowSyncConfig, calibrations, hints, depth_histories, image_histories, cache: DepthTimingCache
 ) -> tuple[PairOffset, Correspondences]:
     """The pair's offset and the matches found with it.
 
@@ -123,7 +136,7 @@ def _pair_offset(
     hint = hints[b.camera] - hints[a.camera] if hints and a.camera in hints and b.camera in hints else None
     if _shares_depth_world(a, b, depth_histories):
         pair = offset_by_mutual_depth_consistency(
-            a, depth_histories[a.camera], b, depth_histories[b.camera], config.depth, hint, targets
+            a, depth_histories[a.camera], b, depth_histories[b.camera], config.depth, hint, cache
         )
         return pair, match_tracks_fgw(a, b, config.match, pair.offset_s if pair.ok else hint, cams)
     if cams is not None and image_histories and a.camera in image_histories and b.camera in image_histories:

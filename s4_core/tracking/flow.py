@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.tracking.sampling import sample_bilinear
 
 
@@ -105,7 +106,7 @@ class PointFlow:
 
     def _lucas_kanade(self, gray_a: np.ndarray, gray_b: np.ndarray, uv: np.ndarray) -> np.ndarray:
         out = np.full(uv.shape, np.nan, dtype=np.float32)
-        ok = np.all(np.isfinite(uv), axis=1)
+        ok = finite_points(uv)
         if not ok.any():
             return out
         window = self.config.lk_window_px

@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.frames import Frame
 from s4_core.tracking.descriptors import appearance_descriptors, motion_descriptors
 from s4_core.tracking.flow import FlowConfig, PointFlow, to_gray
@@ -222,7 +223,7 @@ class GeometricBackend:
         visible = np.isfinite(uv[..., 0])
         xyz = np.stack(chain.xyz[:t]) if chain.lifts_3d else None
         if xyz is not None:
-            visible &= np.all(np.isfinite(xyz), axis=-1)
+            visible &= finite_points(xyz)
         fb_error = np.nan_to_num(np.stack(chain.fb_error_px[:t]), nan=np.inf)
         confidence = np.where(visible, np.clip(1.0 - fb_error / self.config.fb_threshold_px, 0.0, 1.0), 0.0)
         stamps_ns = np.asarray(chain.stamps_ns[:t], dtype=np.int64)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from s4_core.arrays import finite_points
 from s4_core.tracking.descriptors import NUM_APPEARANCE, NUM_MOTION, motion_descriptors
 from s4_core.tracks import TrackSet
 
@@ -64,7 +65,7 @@ def assemble_window(camera: str, stamps_ns: np.ndarray, segments: list[Segment],
             xyz[sel] = seg.tracks.xyz[src_rows]
             world_frame = seg.tracks.world_frame
     positions = uv if xyz is None else xyz
-    valid = visible & np.all(np.isfinite(positions), axis=-1)
+    valid = visible & finite_points(positions)
     keep = (valid[1:] & valid[:-1]).sum(axis=0) >= min_valid_steps
     motion = motion_descriptors(positions, valid, (stamps_ns - stamps_ns[0]) * 1e-9) if t else np.zeros((n, NUM_MOTION), np.float32)
     return TrackSet(
