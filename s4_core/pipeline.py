@@ -13,9 +13,7 @@ and the result does not depend on how fast frames are pushed (live or from a bag
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -33,6 +31,7 @@ from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
 from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
+from s4_core.threads import shared_pool, single_threaded_blas
 from s4_core.tracking.input_gate import FrameVerdict
 from s4_core.tracking.streaming import StreamingConfig, StreamingTracker
 from s4_core.tracks import TrackSet
@@ -141,7 +140,6 @@ class StreamingPipeline:
         self._frames_seen = {name: 0 for name in cameras}
         self._newest_frame: dict[str, Frame] = {}
         self._last_estimate_ns: int | None = None
-        self._pool = ThreadPoolExecutor(min(len(cameras), os.cpu_count() or 1), thread_name_prefix="s4-camera")
 
     def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
         """Push one frame; returns the updates that became due (usually none, at most one).
@@ -173,13 +171,14 @@ class StreamingPipeline:
             raise ValueError(f"frame from unknown camera {unknown[0]!r}; rig is {sorted(self._trackers)}")
         updates: list[PipelineUpdate] = []
         segment: list[Frame] = []
-        for frame in frames:
-            segment.append(frame)
-            if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
+        with single_threaded_blas():
+            for frame in frames:
+                segment.append(frame)
+                if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
+                    updates += self._add_segment(segment, train_splats)
+                    segment = []
+            if segment:
                 updates += self._add_segment(segment, train_splats)
-                segment = []
-        if segment:
-            updates += self._add_segment(segment, train_splats)
         return updates
 
     def _add_segment(self, frames: list[Frame], train_splats: bool) -> list[PipelineUpdate]:
@@ -187,7 +186,7 @@ class StreamingPipeline:
         by_camera: dict[str, list[Frame]] = {}
         for frame in frames:
             by_camera.setdefault(frame.camera, []).append(self._with_model(frame))
-        run = map if len(by_camera) == 1 else self._pool.map  # one camera: no thread hop
+        run = map if len(by_camera) == 1 else shared_pool().map  # one camera: no thread hop
         admitted = dict(zip(by_camera, run(self._take_in, by_camera.values())))
         taken = {camera: iter(zip(by_camera[camera], admitted[camera])) for camera in by_camera}
         last_taken = False
@@ -252,7 +251,7 @@ class StreamingPipeline:
 
     def _estimate(self, stamp_ns: int) -> PipelineUpdate:
         self._last_estimate_ns = stamp_ns
-        windows = dict(zip(self._trackers, self._pool.map(StreamingTracker.window_tracks, self._trackers.values())))
+        windows = dict(zip(self._trackers, shared_pool().map(StreamingTracker.window_tracks, self._trackers.values())))
         windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
         depth = {name: h for name, h in self._depth_histories.items() if h.num_frames and name in windows}
         images = {name: h for name, h in self._image_histories.items() if h.num_frames and name in windows}

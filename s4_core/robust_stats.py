@@ -11,11 +11,15 @@ def nanmedian_over_first_axis(values: np.ndarray) -> np.ndarray:
     numpy's nanmedian goes through masked arrays when NaNs are present: per-pixel depth
     backgrounds and time-aligned track distances (NaN where unseen) took it several times
     longer than a sort along the axis, NaNs last, and reading the middle of each column's
-    valid values. All-NaN columns give NaN, silently.
+    valid values. The columns are sorted as contiguous rows of a transposed copy, which numpy
+    sorts about three times faster than strided columns. All-NaN columns give NaN, silently.
     """
-    ordered = np.sort(values, axis=0)
-    count = np.sum(~np.isnan(values), axis=0)
-    below = np.take_along_axis(ordered, np.maximum((count - 1) // 2, 0)[None], axis=0)[0]
-    above = np.take_along_axis(ordered, np.maximum(count // 2, 0)[None], axis=0)[0]
+    values = np.asarray(values)
+    columns = np.ascontiguousarray(values.reshape(len(values), -1).T)  # [C, T]: sorting along rows is 3x faster
+    columns.sort(axis=1)
+    count = np.count_nonzero(~np.isnan(columns), axis=1)
+    rows = np.arange(len(columns))
+    below = columns[rows, np.maximum((count - 1) // 2, 0)]
+    above = columns[rows, np.maximum(count // 2, 0)]
     middle = below + (above - below) / 2
-    return np.where(count > 0, middle, np.nan)
+    return np.where(count > 0, middle, np.nan).reshape(values.shape[1:])

@@ -95,7 +95,6 @@ PARAMETER_GROUPS = (
         ranges={"reestimate_period_s": (0.05, 600.0), "splat_camera_stride": (1, 1000),
                 "tracking.keyframe_interval_frames": (1, 1000), "tracking.queries.grid_step_px": (1, 256),
                 "sync_window.match.structure_weight": (0.0, 1.0), "sync_window.match.max_tracks": (4, 5000),
-                "sync_window.max_threads": (0, 64),
                 "clock_filter.min_consistent": (1, 100), "splats.steps_per_frame": (0, 1000)},
     ),  # fmt: skip
 )

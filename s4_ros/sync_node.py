@@ -88,7 +88,7 @@ class SyncNodeConfig:
 SYNC_RANGES = {
     "reestimate_period_s": (0.0, 600.0), "window.match.structure_weight": (0.0, 1.0),
     "window.match.max_tracks": (4, 5000), "window.match.min_matches": (1, 1000), "window.pair.min_matches": (1, 1000),
-    "filter.min_consistent": (1, 100), "filter.evidence_timeout_s": (0.1, 3600.0), "window.max_threads": (0, 64),
+    "filter.min_consistent": (1, 100), "filter.evidence_timeout_s": (0.1, 3600.0),
 }  # fmt: skip
 
 PARAMETER_GROUPS = (

@@ -128,12 +128,12 @@ def test_a_window_timed_on_several_threads_equals_the_serial_estimate():
             history.push(frame.stamp_ns, frame.depth_m)
         tracks[camera.name], histories[camera.name] = tracker.window_tracks(), history
 
-    def estimate(max_threads: int):
-        return estimate_window_offsets(tracks, "cam0", replace(WindowSyncConfig(), max_threads=max_threads),
+    def estimate(parallel: bool):
+        return estimate_window_offsets(tracks, "cam0", replace(WindowSyncConfig(), parallel=parallel),
                                        depth_histories=histories)  # fmt: skip
 
-    threaded = estimate(3)  # first, so that the threads also race to build the backgrounds
-    serial = estimate(1)
+    threaded = estimate(True)  # first, so that the threads also race to build the backgrounds
+    serial = estimate(False)
     assert [(p.offset_s, p.stddev_s, p.ok) for p in serial.pairs] == [(p.offset_s, p.stddev_s, p.ok) for p in threaded.pairs]
     assert serial.measurements == threaded.measurements
     for name, true_offset_s in zip(("cam1", "cam2"), offsets_s[1:]):

@@ -106,6 +106,17 @@ def test_appearance_descriptor_ignores_per_channel_gain_and_bias() -> None:
     assert np.abs(a[0] - a[1]).max() > 0.1  # and still tells points apart
 
 
+def test_appearance_descriptor_is_the_window_statistics_of_the_normalized_image() -> None:
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, size=(30, 40, 3)).astype(np.uint8)
+    uv = np.array([[10.2, 12.7], [0.0, 0.0], [39.0, 5.0], [2.4, 29.0]])  # interior, then windows cut at the border
+    normalized = (rgb - rgb.mean(axis=(0, 1))) / rgb.std(axis=(0, 1))
+    got = appearance_descriptors(rgb, uv, radius_px=2)
+    for (u, v), row in zip(np.rint(uv).astype(int), got):
+        window = normalized[max(v - 2, 0) : v + 3, max(u - 2, 0) : u + 3].reshape(-1, 3)
+        np.testing.assert_allclose(row, np.concatenate([window.mean(axis=0), window.std(axis=0)]), atol=1e-4)
+
+
 def test_motion_descriptor_known_answer_and_rigid_invariance() -> None:
     times = np.arange(5) * 0.1
     line = np.stack([np.stack([0.05 * k, 0.0, 1.0]) for k in range(5)])[:, None, :]  # 0.5 m/s along x

@@ -13,6 +13,7 @@ import sqlite3
 import struct
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,29 +234,24 @@ class _FirstPass:
         copies: dict[int, Connection] = {c.id: self._writer.copy_connection(c) for c in self._reader.connections}
         last_log_time_ns = self._reader.start_time
         batch = _FrameBatch()
-        for connection, log_time_ns, raw in self._reader.messages():
-            self._writer.write(copies[connection.id], log_time_ns, raw)
-            self.messages_copied += 1
-            for frame in self._frames(connection, raw):
-                if batch.add(frame):
-                    self._feed(pipeline, batch.take(), log_time_ns)
-            self._on_message(log_time_ns)
-            last_log_time_ns = log_time_ns
-        for frame in self._pairer.flush():
-            batch.add(frame)
-        self._feed(pipeline, batch.take(), last_log_time_ns)
+        with _OverlappedFeed(pipeline, self.updates) as feed:
+            for connection, log_time_ns, raw in self._reader.messages():
+                self._writer.write(copies[connection.id], log_time_ns, raw)
+                self.messages_copied += 1
+                for frame in self._frames(connection, raw):
+                    self.frames_per_camera[frame.camera] += 1
+                    if batch.add(frame):
+                        feed.push(batch.take(), log_time_ns)
+                self._on_message(log_time_ns)
+                last_log_time_ns = log_time_ns
+            for frame in self._pairer.flush():
+                self.frames_per_camera[frame.camera] += 1
+                batch.add(frame)
+            feed.push(batch.take(), last_log_time_ns)
         if self._pairer.unpaired_images:
             log.warning("%d images had no depth map within tolerance", self._pairer.unpaired_images)
         for update in pipeline.finish():
             self.updates.write(update, last_log_time_ns)
-
-    def _feed(self, pipeline: FramePipeline, frames: list[Frame], log_time_ns: int) -> None:
-        """Push a batch; its updates are logged at the time of the batch's last message, when
-        all the frames they may come from have been read."""
-        for frame in frames:
-            self.frames_per_camera[frame.camera] += 1
-        for update in pipeline.add_frames(frames) if frames else []:
-            self.updates.write(update, log_time_ns)
 
     def _frames(self, connection: Connection, raw: bytes) -> list[Frame]:
         role = self._roles.get(connection.topic)
@@ -291,6 +287,45 @@ class _FrameBatch:
         """The held frames, in the order they were added; the batch is empty afterwards."""
         frames, self._frames, self._bytes = self._frames, [], 0
         return frames
+
+
+class _OverlappedFeed:
+    """Pushes batches to the pipeline on a worker thread, one at a time and in order, so that
+    reading, copying and decoding the next batch overlaps the pipeline's work on this one.
+
+    A batch's updates are written (from the caller's thread, the writer's only user) when the
+    next batch is pushed or the feed closes, at the log time of the batch's last message: all
+    the frames they may come from have been read by then.
+    """
+
+    def __init__(self, pipeline: FramePipeline, updates: UpdateWriter) -> None:
+        self._pipeline = pipeline
+        self._updates = updates
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="s4-bag-pipeline")
+        self._pending: tuple[Future, int] | None = None
+
+    def __enter__(self) -> _OverlappedFeed:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if exc_info[0] is None:
+                self._write_pending()
+        finally:
+            self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def push(self, frames: list[Frame], log_time_ns: int) -> None:
+        """Hand ``frames`` to the pipeline once it is done with the previous batch."""
+        self._write_pending()
+        if frames:
+            self._pending = (self._worker.submit(self._pipeline.add_frames, frames), log_time_ns)
+
+    def _write_pending(self) -> None:
+        if self._pending is not None:
+            future, log_time_ns = self._pending
+            self._pending = None
+            for update in future.result():  # re-raises what the pipeline raised
+                self._updates.write(update, log_time_ns)
 
 
 @contextmanager

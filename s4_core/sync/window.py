@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +23,7 @@ from s4_core.matching.fgw import FgwMatchConfig, match_tracks_fgw
 from s4_core.sync.clock_filter import OffsetMeasurement
 from s4_core.sync.graph import GraphSolveConfig, solve_offsets_on_pair_graph
 from s4_core.sync.pair import PairOffset, PairSyncConfig, estimate_pair_offset
+from s4_core.threads import shared_pool, single_threaded_blas
 from s4_core.tracks import TrackSet
 
 log = logging.getLogger(__name__)
@@ -45,9 +44,9 @@ class WindowSyncConfig:
         epipolar: timing of calibrated RGB-only cameras from their motion masks along viewing
             rays, used for every other pair whose cameras are both calibrated and both have an
             image history.
-        max_threads: pairs timed at once; 0 for one per CPU core. The pairs are independent
-            and numpy, OpenCV and POT release the GIL in their heavy loops, so threads use the
-            cores a single Python thread leaves idle (the results do not depend on the count).
+        parallel: time the pairs concurrently on s4's shared thread pool (the pairs are
+            independent, and the results do not depend on it); False times them one by one
+            in the calling thread.
     """
 
     match: FgwMatchConfig = field(default_factory=FgwMatchConfig)
@@ -56,11 +55,7 @@ class WindowSyncConfig:
     pair: PairSyncConfig = field(default_factory=PairSyncConfig)
     graph: GraphSolveConfig = field(default_factory=GraphSolveConfig)
     rematch_with_offset: bool = True
-    max_threads: int = 0
-
-    def __post_init__(self) -> None:
-        if self.max_threads < 0:
-            raise ValueError(f"max_threads must be 0 (one per core) or positive, got {self.max_threads}")
+    parallel: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,8 +104,9 @@ def estimate_window_offsets(
         a, b = pair
         return _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, cache)
 
-    with ThreadPoolExecutor(config.max_threads or os.cpu_count() or 1) as pool:
-        timed = list(pool.map(time_pair, itertools.combinations(names, 2)))
+    with single_threaded_blas():
+        run = shared_pool().map if config.parallel else map
+        timed = list(run(time_pair, itertools.combinations(names, 2)))
     pairs = [pair for pair, _ in timed]
     for p in pairs:
         log.debug("pair %s-%s: %s", p.cam_a, p.cam_b, f"{p.offset_s:.6f} s" if p.ok else p.reason)

@@ -46,26 +46,36 @@ _EPS = 1e-6
 def appearance_descriptors(rgb: np.ndarray, uv: np.ndarray, radius_px: int = 3) -> np.ndarray:
     """Exposure- and white-balance-normalized colour statistics at ``uv``.
 
+    The window statistics come from integral images (four reads per point), and the
+    per-channel normalization is applied to them afterwards (it is affine per channel), so the
+    cost follows the number of points, not the image.
+
     Args:
         rgb: anchor image [H, W, 3] uint8.
         uv: anchor positions [N, 2] in pixels (rounded to the nearest pixel).
-        radius_px: half-size of the square window, pixels.
+        radius_px: half-size of the square window, pixels; the window is cut at the image border.
 
     Returns:
         [N, 6] float32: per-channel window mean then window standard deviation.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be [H, W, 3], got {rgb.shape}")
-    img = rgb.astype(np.float32)
-    img = (img - img.mean(axis=(0, 1))) / (img.std(axis=(0, 1)) + _EPS)
-    size = (2 * radius_px + 1, 2 * radius_px + 1)
-    mean = cv2.blur(img, size, borderType=cv2.BORDER_REFLECT)
-    var = cv2.blur(img * img, size, borderType=cv2.BORDER_REFLECT) - mean * mean
     h, w = rgb.shape[:2]
+    total, total_sq = cv2.integral2(np.ascontiguousarray(rgb), sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)  # [H+1, W+1, 3]
     cols = np.clip(np.rint(uv[:, 0]).astype(np.int64), 0, w - 1)
     rows = np.clip(np.rint(uv[:, 1]).astype(np.int64), 0, h - 1)
-    std = np.sqrt(np.maximum(var[rows, cols], 0.0))
-    return np.concatenate([mean[rows, cols], std], axis=1).astype(np.float32)
+    c0, c1 = np.maximum(cols - radius_px, 0), np.minimum(cols + radius_px + 1, w)
+    r0, r1 = np.maximum(rows - radius_px, 0), np.minimum(rows + radius_px + 1, h)
+    area = ((c1 - c0) * (r1 - r0))[:, None]
+
+    def window_sum(integral: np.ndarray) -> np.ndarray:
+        return integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+
+    mean = window_sum(total) / area
+    std = np.sqrt(np.maximum(window_sum(total_sq) / area - mean**2, 0.0))
+    channel_mean, channel_std = (v.ravel() for v in cv2.meanStdDev(rgb))
+    scale = 1.0 / (channel_std + _EPS)
+    return np.concatenate([(mean - channel_mean) * scale, std * scale], axis=1).astype(np.float32)
 
 
 def motion_descriptors(positions: np.ndarray, valid: np.ndarray, times_s: np.ndarray) -> np.ndarray:
