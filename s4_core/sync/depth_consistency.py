@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -219,19 +219,21 @@ _NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
 
 
 def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
-            frames: np.ndarray | None = None) -> np.ndarray:
+            frames: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
     """[G, 2]: per offset of ``offsets_s`` [G], the mean support minus violation per B point
     seen by A and the number of such points (NaN and 0 where the windows overlap too little).
+    ``frames``: A's frames to score each offset on (see :data:`~.offset_search.ScoreFn`).
 
-    Offsets are scored together, in chunks: a pre-lock scan has hundreds of candidates of
-    about a thousand points each, too few for one call per offset to outweigh numpy's
-    per-call overhead.
+    Offsets are scored together, in chunks: a scan has tens to hundreds of candidates of about
+    a thousand points each, too few for one call per offset to outweigh numpy's per-call
+    overhead.
     """
-    frames = np.arange(len(target.stamps_s)) if frames is None else frames
+    every = np.arange(len(target.stamps_s))
+    frame_sets = [every if f is None else np.asarray(f) for f in (frames or [None] * len(offsets_s))]
     out = np.empty((len(offsets_s), 2))
     for start in range(0, len(offsets_s), _OFFSETS_PER_CHUNK):
         chunk = slice(start, start + _OFFSETS_PER_CHUNK)
-        out[chunk] = _score_chunk(moving, target, offsets_s[chunk], config, frames)
+        out[chunk] = _score_chunk(moving, target, np.asarray(offsets_s[chunk], np.float64), config, frame_sets[chunk])
     return out
 
 
@@ -240,14 +242,16 @@ _OFFSETS_PER_CHUNK = 32
 
 
 def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
-                 frames: np.ndarray) -> np.ndarray:
+                 frame_sets: list[np.ndarray]) -> np.ndarray:
     G = len(offsets_s)
-    t_b = target.stamps_s[frames][None, :] + np.asarray(offsets_s, np.float64)[:, None]  # [G, F]
+    sizes = np.array([len(f) for f in frame_sets])
+    offset_of, image = np.repeat(np.arange(G), sizes), np.concatenate(frame_sets)  # (offset, A frame) pairs
+    t_b = target.stamps_s[image] + offsets_s[offset_of]
     k = np.searchsorted(moving.stamps_s, t_b, side="right") - 1
     inside = (k >= 0) & (k < len(moving.stamps_s) - 1)
-    overlapping = inside.mean(axis=1) >= config.min_overlap_fraction  # [G]
-    offset_of, column = np.nonzero(inside & overlapping[:, None])  # (offset, frame) pairs
-    k, t_b = k[offset_of, column], t_b[offset_of, column]
+    overlapping = np.bincount(offset_of, weights=inside, minlength=G) >= config.min_overlap_fraction * np.maximum(sizes, 1)
+    keep = np.nonzero(inside & overlapping[offset_of])[0]
+    offset_of, image, k, t_b = offset_of[keep], image[keep], k[keep], t_b[keep]
     w = (t_b - moving.stamps_s[k]) / (moving.stamps_s[k + 1] - moving.stamps_s[k])
     counts = moving.first[k + 1] - moving.first[k]
     pair = np.repeat(np.arange(len(k)), counts)  # which (offset, frame) pair each point belongs to
@@ -261,7 +265,7 @@ def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.n
     cols, rows = np.round(uv[:, 0]).astype(np.int64), np.round(uv[:, 1]).astype(np.int64)
     in_image = (cols >= 0) & (cols < model.width) & (rows >= 0) & (rows < model.height)
     front, rows, cols = front[in_image], rows[in_image], cols[in_image]
-    image = frames[column[pair[front]]]
+    image = image[pair[front]]
     nearest = target.nearest_depth_m[image, rows, cols]
     seen = np.isfinite(nearest)
     front, image, rows, cols, nearest = front[seen], image[seen], rows[seen], cols[seen], nearest[seen]

@@ -11,22 +11,28 @@ disagreement counted as error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from s4_core.sync.pair import PairOffset
 
-#: score(offsets_s [G], frames) -> [G, 2] (score, points used) per offset; ``frames`` indexes
-#: A's frames (None: all). Scoring many offsets in one call lets a scorer vectorize the scan.
-ScoreFn = Callable[[np.ndarray, "np.ndarray | None"], np.ndarray]
+#: score(offsets_s [G], frames) -> [G, 2] (score, points used) per offset. ``frames`` is None
+#: (every offset scored on all of A's frames) or a list of G index arrays into A's frames, one
+#: per offset (None in it: all). Scoring many offsets in one call lets a scorer vectorize: the
+#: grid scan, and the refinements of the whole window and of its blocks, run in lockstep.
+ScoreFn = Callable[[np.ndarray, "Sequence[np.ndarray | None] | None"], np.ndarray]
 
 
 def one_at_a_time(score_one: Callable[[float, "np.ndarray | None"], tuple[float, float]]) -> ScoreFn:
     """A :data:`ScoreFn` from a scorer of one offset at a time."""
-    return lambda offsets_s, frames: np.array([score_one(float(d), frames) for d in offsets_s]).reshape(-1, 2)
+
+    def score(offsets_s: np.ndarray, frames: Sequence[np.ndarray | None] | None) -> np.ndarray:
+        frames = [None] * len(offsets_s) if frames is None else frames
+        return np.array([score_one(float(d), f) for d, f in zip(offsets_s, frames)]).reshape(-1, 2)
+
+    return score
 
 
 @dataclass(frozen=True)
@@ -84,8 +90,10 @@ def search_offset(score: ScoreFn, grid_s: np.ndarray, num_frames: int, period_s:
     if rival > (1.0 - criteria.min_peak_margin) * peak:
         return SearchedOffset(float("nan"), float("inf"), peak, rival, points, f"ambiguous offset (peak {peak:.3f}, rival {rival:.3f})")
     step_s = float(grid_s[1] - grid_s[0]) if len(grid_s) > 1 else 0.5 * period_s
-    offset_s = refine_offset(score, float(grid_s[best]), step_s)
-    stddev_s = block_stddev(score, num_frames, offset_s, step_s, criteria.num_blocks)
+    blocks = [b for b in np.array_split(np.arange(num_frames), criteria.num_blocks) if len(b)]
+    optima = refine_offsets(score, float(grid_s[best]), step_s, [None, *blocks])
+    offset_s, block_optima = float(optima[0]), optima[1:]
+    stddev_s = float(np.std(block_optima, ddof=1) / np.sqrt(len(block_optima))) if len(block_optima) > 1 else float("inf")
     return SearchedOffset(offset_s, max(stddev_s, criteria.stddev_floor_frames * period_s), peak, rival, points)
 
 
@@ -106,20 +114,32 @@ def best_rival(scores: np.ndarray, best: int) -> float:
     return float(outside.max()) if outside.size and np.isfinite(outside.max()) else 0.0
 
 
-def refine_offset(score: ScoreFn, start_s: float, step_s: float, frames: np.ndarray | None = None) -> float:
-    """Bounded 1D maximization of ``score`` within one grid step of ``start_s``."""
-    result = minimize_scalar(
-        lambda d: -np.nan_to_num(score(np.array([d]), frames)[0, 0], nan=-1e9),
-        bounds=(start_s - step_s, start_s + step_s), method="bounded", options={"xatol": 1e-5},
-    )  # fmt: skip
-    return float(result.x)
+def refine_offsets(score: ScoreFn, start_s: float, step_s: float, frames: Sequence[np.ndarray | None],
+                   xatol_s: float = 1e-5) -> np.ndarray:
+    """Maxima [R] of ``score`` within one grid step of ``start_s``, one per frame set of
+    ``frames`` [R] (None: all of A's frames; blocks of them give the stddev).
 
+    Golden-section search, all R problems in lockstep: each iteration scores one new offset
+    per problem in a single call, so a window and its blocks cost the calls of one search.
+    """
+    invphi = (np.sqrt(5.0) - 1.0) / 2.0
+    frames, n = list(frames), len(frames)
 
-def block_stddev(score: ScoreFn, num_frames: int, offset_s: float, step_s: float, num_blocks: int) -> float:
-    """Standard error of the offset from its optima over contiguous blocks of A's frames."""
-    blocks = [b for b in np.array_split(np.arange(num_frames), num_blocks) if len(b)]
-    optima = np.array([refine_offset(score, offset_s, step_s, b) for b in blocks])
-    return float(np.std(optima, ddof=1) / np.sqrt(len(optima))) if len(optima) > 1 else float("inf")
+    def value(offsets_s: np.ndarray) -> np.ndarray:
+        repeats = len(offsets_s) // n
+        return np.nan_to_num(score(offsets_s, frames * repeats)[:, 0], nan=-1e9)
+
+    lo, hi = np.full(n, start_s - step_s), np.full(n, start_s + step_s)
+    c, d = hi - invphi * (hi - lo), lo + invphi * (hi - lo)
+    fc, fd = np.split(value(np.concatenate([c, d])), 2)
+    while np.max(hi - lo) > 2.0 * xatol_s:
+        left = fc >= fd  # the maximum lies in [lo, d]; else in [c, hi]
+        lo, hi = np.where(left, lo, c), np.where(left, d, hi)
+        kept_f = np.where(left, fc, fd)  # the inner point that stays inner
+        c, d = np.where(left, hi - invphi * (hi - lo), d), np.where(left, c, lo + invphi * (hi - lo))
+        fresh = value(np.where(left, c, d))
+        fc, fd = np.where(left, fresh, kept_f), np.where(left, kept_f, fresh)
+    return 0.5 * (lo + hi)
 
 
 def finer_period_s(stamps_a_s: np.ndarray, stamps_b_s: np.ndarray) -> float:
