@@ -161,7 +161,7 @@ class StreamingPipeline:
 
         A tracker does most of its work in bursts (every keyframe interval it tracks the frames
         since the last one), so batches that span a keyframe interval of every camera (the bag
-        tool pushes ~50 frames at a time) keep the cores busy.
+        tool pushes up to 64 frames at a time) keep the cores busy.
 
         Raises:
             ValueError: a frame's camera is not part of the rig (then no frame is pushed).
