@@ -150,3 +150,34 @@ def test_image_motion_is_the_rms_radius_of_the_selected_visible_pixels():
         p = uv[visible[:, n] & mask, n].astype(float)
         assert got[n] == pytest.approx(np.sqrt(np.mean(np.sum((p - p.mean(axis=0)) ** 2, axis=1))), rel=1e-9)
     assert got[-1] == 0.0
+
+
+def test_with_a_known_offset_every_track_seen_by_both_cameras_is_matched():
+    """Most tracks of each camera have no counterpart (other faces of the scene): with the
+    offset known they are gated out, instead of taking the plan's mass from the few that do."""
+    from s4_core.tracks import TrackSet
+
+    rng = np.random.default_rng(8)
+    T, offset_s, shared = 60, 0.4, 8
+    t_a = 5.0 + np.arange(T) / 30.0
+    t_b = 5.0 + offset_s + np.arange(T) / 30.0 - 0.011  # B's clock, a sub-frame phase off A's frames
+
+    def moving_points(n: int, capture_s: np.ndarray, seed: int) -> np.ndarray:
+        r = np.random.default_rng(seed)
+        centre, radius, rate = r.uniform(-3, 3, (n, 3)), r.uniform(0.2, 0.6, (n, 1)), r.uniform(1, 3, (n, 1))
+        phase = rate.T * capture_s[:, None]  # [T, n]
+        return centre[None] + radius.T[..., None] * np.stack([np.cos(phase), np.sin(phase), 0 * phase], axis=-1)
+
+    def tracks(name: str, stamps_s: np.ndarray, xyz: np.ndarray, ids: np.ndarray) -> TrackSet:
+        n = xyz.shape[1]
+        uv = np.cumsum(rng.normal(0, 3, (T, n, 2)), axis=0).astype(np.float32) + 100  # moving in the image
+        return TrackSet(name, ids, np.round(stamps_s * 1e9).astype(np.int64), uv, np.ones((T, n), bool),
+                        xyz.astype(np.float32), rng.normal(0, 1, (n, 10)).astype(np.float32),
+                        np.ones((T, n), np.float32), "world")  # fmt: skip
+
+    common_a, only_a = moving_points(shared, t_a, 1), moving_points(30, t_a, 2)
+    common_b, only_b = moving_points(shared, t_b - offset_s, 1), moving_points(30, t_b - offset_s, 3)
+    a = tracks("a", t_a, np.concatenate([common_a, only_a], axis=1), np.arange(shared + 30))
+    b = tracks("b", t_b, np.concatenate([only_b, common_b], axis=1), 100 + np.arange(30 + shared))
+    corr = match_tracks_fgw(a, b, offset_hint_s=offset_s)
+    assert sorted(zip(corr.ids_a.tolist(), corr.ids_b.tolist())) == [(k, 130 + k) for k in range(shared)]

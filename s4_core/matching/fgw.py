@@ -13,7 +13,9 @@ are matched when both sides have enough of them: static tracks carry no timing.
 Partial visibility: by default the plan is the exact *balanced* FGW (``ot.gromov.
 fused_gromov_wasserstein``, 0.1 s at 500x500), and tracks the other camera does not see are
 removed afterwards by three filters: mutual argmax, plan mass relative to the row/column mass,
-and (3D) consistency of distances to the other matches. ``partial_mass`` switches to POT's
+and (3D) consistency of distances to the other matches; with a known offset in a shared world
+frame, tracks without a counterpart within the tolerance are gated out before the transport, so
+they do not take the mass of those with one. ``partial_mass`` switches to POT's
 exact partial FGW, which transports only that fraction of the mass; it is the principled
 formulation for small overlaps but ~7x slower at 500 tracks, so it is an option, not the default.
 """
@@ -76,8 +78,9 @@ class FgwMatchConfig:
         rescale_tolerance: re-solve with the scale ratio measured on the matches when it
             differs from the median-based one by more than this (log ratio).
         aligned_tolerance_m: with an offset hint in a shared world frame, the tracking error
-            scale of the time-aligned distance (it then dominates the feature cost), and a
-            match is kept only when its aligned distance is within twice this.
+            scale of the time-aligned distance (it then dominates the feature cost); only
+            tracks with a counterpart within twice this enter the transport, and a match is
+            kept only when its aligned distance is within twice this.
     """
 
     structure_weight: float = 0.5
@@ -104,6 +107,10 @@ class _Side:
     path: np.ndarray  # [n, S, 3] or [n, S, 2] samples of each track's path in the compared range
     raw_dist: np.ndarray  # [n, n] distances between means, camera units
     scale: float  # median off-diagonal of raw_dist
+
+    def subset(self, keep: np.ndarray) -> _Side:
+        """The candidates at ``keep`` (indices or mask); the scale stays that of the full set."""
+        return _Side(self.index[keep], self.mean[keep], self.path[keep], self.raw_dist[np.ix_(keep, keep)], self.scale)
 
 
 def match_tracks_fgw(
@@ -137,6 +144,15 @@ def match_tracks_fgw(
     if min(len(side_a.index), len(side_b.index)) < config.min_matches:
         return _empty(a, b)
     aligned = _aligned_distance(a, b, side_a, side_b, offset_hint_s, use_3d)
+    if aligned is not None:
+        # Gate before transport: a track with no counterpart within the final tolerance cannot
+        # be matched, and left in, it would take part of the mass of the tracks that can (the
+        # balanced plan must fill every column, and most tracks of one camera have none).
+        near = aligned <= 2.0 * config.aligned_tolerance_m
+        rows_ok, cols_ok = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
+        if min(len(rows_ok), len(cols_ok)) < config.min_matches:
+            return _empty(a, b)
+        side_a, side_b, aligned = side_a.subset(rows_ok), side_b.subset(cols_ok), aligned[np.ix_(rows_ok, cols_ok)]
     feature_cost = _feature_cost(a, b, side_a, side_b, use_3d, cameras, config, aligned)
     shared_frame = use_3d and bool(a.world_frame) and a.world_frame == b.world_frame
     # One world frame has one scale; otherwise the first guess is the ratio of the medians.
