@@ -140,3 +140,27 @@ def test_a_window_timed_on_several_threads_equals_the_serial_estimate():
         assert name in serial.measurements, serial.reasons
         error_s = serial.measurements[name].offset_s - true_offset_s
         assert abs(error_s) < 0.5 / 30.0 and abs(error_s) <= 3.0 * serial.measurements[name].stddev_s
+
+
+def test_track_groups_split_each_frames_moving_segments_between_them():
+    from s4_core.sync.depth_consistency import _GroupedSegments, _MovingSegments
+    from s4_core.sync.offset_search import Subsample
+
+    rng = np.random.default_rng(2)
+    frame = np.sort(rng.integers(0, 9, 200))  # segments grouped by their first frame, 10 frames
+    track = rng.integers(0, 50, 200)
+    start = rng.normal(size=(200, 3))
+    moving = _MovingSegments(np.arange(10) / 30.0, np.searchsorted(frame, np.arange(10)), start, start + 0.01, frame, track)
+    grouped = _GroupedSegments.of(moving, 3)
+    for k in range(9):
+        every = grouped.first[0, k + 1] - grouped.first[0, k]
+        per_group = []
+        for g in range(3):
+            row = grouped.row(Subsample(group=(g, 3)))
+            lo, hi = grouped.first[row, k], grouped.first[row, k + 1]
+            per_group.append(hi - lo)
+            np.testing.assert_array_equal(np.sort(grouped.start[lo:hi], axis=0),
+                                          np.sort(start[(frame == k) & (track % 3 == g)], axis=0))  # fmt: skip
+        assert sum(per_group) == every == np.count_nonzero(frame == k)
+    with pytest.raises(ValueError):
+        grouped.row(Subsample(group=(0, 4)))

@@ -17,7 +17,7 @@ from s4_core.camera import PinholeCamera, intrinsics_from_fov, look_at
 from s4_core.clock import NS_PER_S
 from s4_core.sync.epipolar_consistency import EpipolarConsistencyConfig, offset_by_mutual_epipolar_consistency
 from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
-from s4_core.sync.offset_search import PeakCriteria, best_rival, combine_directions, search_offset
+from s4_core.sync.offset_search import PeakCriteria, Subsample, best_rival, combine_directions, search_offset
 from s4_core.sync.pair import PairOffset
 from s4_core.sync.window import WindowSyncConfig, estimate_window_offsets
 from s4_core.tracks import TrackSet
@@ -107,6 +107,20 @@ def test_search_finds_a_smooth_peak_between_grid_points_with_block_spread():
     found = search_offset(score, np.arange(-1.0, 1.0, 1 / 60), 12, 1 / 30, PeakCriteria(100, 0.1, 0.2))
     assert found.ok and found.offset_s == pytest.approx(0.1234, abs=1e-4)
     assert found.stddev_s == pytest.approx(0.01 / 30)  # the floor: every block agrees exactly
+
+
+def test_the_stddev_also_sees_samples_that_disagree_while_every_block_of_frames_agrees():
+    """A few of B's tracks pull the optimum in every frame alike: blocks of frames cannot see
+    it, groups of tracks can."""
+    def score(offsets_s: np.ndarray, parts) -> np.ndarray:
+        parts = parts or [Subsample()] * len(offsets_s)
+        centre = np.array([0.1234 + (0.002 * (p.group[0] - 2.5) if p.group else 0.0) for p in parts])
+        return np.stack([np.exp(-0.5 * ((offsets_s - centre) / 0.05) ** 2), np.full(len(offsets_s), 500.0)], axis=1)
+
+    found = search_offset(score, np.arange(-1.0, 1.0, 1 / 60), 12, 1 / 30, PeakCriteria(100, 0.1, 0.2, num_groups=6))
+    group_optima = 0.1234 + 0.002 * (np.arange(6) - 2.5)
+    assert found.offset_s == pytest.approx(0.1234, abs=1e-4)
+    assert found.stddev_s == pytest.approx(np.std(group_optima, ddof=1) / np.sqrt(6), rel=0.02)
 
 
 def test_a_rival_lobe_is_not_the_flank_of_the_peak():

@@ -27,7 +27,9 @@ import numpy as np
 from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.sync.depth_history import DepthHistory
-from s4_core.sync.offset_search import PeakCriteria, combine_directions, finer_period_s, offset_grid_s, search_offset
+from s4_core.sync.offset_search import (
+    PeakCriteria, Subsample, combine_directions, finer_period_s, offset_grid_s, search_offset,
+)
 from s4_core.sync.pair import PairOffset
 from s4_core.tracks import TrackSet
 
@@ -51,6 +53,7 @@ class DepthConsistencyConfig:
         min_peak_margin: the peak must beat every other local maximum by this fraction of it.
         num_blocks: blocks of A's frames whose optima give the stddev.
         stddev_floor_frames: smallest stddev reported, in frames of the finer camera.
+        num_groups: interleaved groups of B's tracks whose optima give the stddev too.
     """
 
     max_offset_s: float = 5.0
@@ -65,11 +68,13 @@ class DepthConsistencyConfig:
     min_peak_margin: float = 0.2
     num_blocks: int = 6
     stddev_floor_frames: float = 0.01
+    num_groups: int = 6
 
     @property
     def criteria(self) -> PeakCriteria:
         """When a score peak is accepted as the offset."""
-        return PeakCriteria(self.min_points, self.min_score, self.min_peak_margin, self.num_blocks, self.stddev_floor_frames)
+        return PeakCriteria(self.min_points, self.min_score, self.min_peak_margin, self.num_blocks,
+                            self.stddev_floor_frames, self.num_groups)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,42 @@ class _MovingSegments:
     first: np.ndarray  # [K]: index of frame k's first segment in the flat arrays (K - 1 frames + end)
     start: np.ndarray  # [S, 3]: segment start
     end: np.ndarray  # [S, 3]: segment end
+    frame: np.ndarray  # [S]: index of the segment's first frame
+    track: np.ndarray  # [S]: index of the segment's track
 
     def in_camera(self, model: PinholeCamera) -> _MovingSegments:
         """The same segments in ``model``'s optical frame."""
         return replace(self, start=model.world_to_camera(self.start), end=model.world_to_camera(self.end))
+
+
+@dataclass(frozen=True)
+class _GroupedSegments:
+    """Moving segments stacked once for all of B's tracks (row 0) and once per interleaved
+    group of them (row 1 + g: tracks with index g mod n), so that offsets scored on different
+    groups share one vectorized pass."""
+
+    stamps_s: np.ndarray  # [K]
+    first: np.ndarray  # [1 + n, K]: per row, index of frame k's first segment in the stacked arrays
+    start: np.ndarray  # [S', 3]
+    end: np.ndarray  # [S', 3]
+
+    @staticmethod
+    def of(moving: _MovingSegments, num_groups: int) -> _GroupedSegments:
+        rows = [np.arange(len(moving.track))] + [np.flatnonzero(moving.track % num_groups == g) for g in range(num_groups)]
+        firsts, base = [], 0
+        for members in rows:
+            firsts.append(base + np.searchsorted(moving.frame[members], np.arange(len(moving.stamps_s))))
+            base += len(members)
+        order = np.concatenate(rows)
+        return _GroupedSegments(moving.stamps_s, np.stack(firsts), moving.start[order], moving.end[order])
+
+    def row(self, part: Subsample) -> int:
+        """Row of the segments ``part`` is scored on."""
+        if part.group is None:
+            return 0
+        if part.group[1] != len(self.first) - 1:
+            raise ValueError(f"segments are split into {len(self.first) - 1} groups, not {part.group[1]}")
+        return 1 + part.group[0]
 
 
 @dataclass(frozen=True)
@@ -141,9 +178,10 @@ def offset_by_depth_consistency(
     moving = cache.moving_segments(tracks_b, history_b, config).in_camera(target.history.model)
     if len(moving.start) == 0:
         return fail("no moving points: static scene or no shared motion")
+    grouped = _GroupedSegments.of(moving, config.num_groups)
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
     found = search_offset(
-        lambda offsets_s, frames: _scores(moving, target, offsets_s, config, frames), grid, len(target.stamps_s), period_s,
+        lambda offsets_s, parts: _scores(grouped, target, offsets_s, config, parts), grid, len(target.stamps_s), period_s,
         config.criteria,
     )
     if not found.ok:
@@ -169,7 +207,7 @@ def _moving_segments(tracks: TrackSet, history: DepthHistory, config: DepthConsi
     kept[np.argsort(-segment_ok.sum(axis=0), kind="stable")[: config.max_tracks]] = True
     frame, track = np.nonzero(segment_ok & kept)  # row-major: grouped by frame
     first = np.searchsorted(frame, np.arange(K))
-    return _MovingSegments(stamps_s, first, xyz[frame, track], xyz[frame + 1, track])
+    return _MovingSegments(stamps_s, first, xyz[frame, track], xyz[frame + 1, track], frame, track)
 
 
 class DepthTimingCache:
@@ -218,22 +256,26 @@ def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrame
 _NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
 
 
-def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
-            frames: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+def _scores(moving: _GroupedSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
+            parts: Sequence[Subsample] | None = None) -> np.ndarray:
     """[G, 2]: per offset of ``offsets_s`` [G], the mean support minus violation per B point
     seen by A and the number of such points (NaN and 0 where the windows overlap too little).
-    ``frames``: A's frames to score each offset on (see :data:`~.offset_search.ScoreFn`).
+    ``parts``: the frames and track group each offset is scored on (see
+    :data:`~.offset_search.ScoreFn`).
 
     Offsets are scored together, in chunks: a scan has tens to hundreds of candidates of about
     a thousand points each, too few for one call per offset to outweigh numpy's per-call
     overhead.
     """
+    parts = [Subsample()] * len(offsets_s) if parts is None else list(parts)
     every = np.arange(len(target.stamps_s))
-    frame_sets = [every if f is None else np.asarray(f) for f in (frames or [None] * len(offsets_s))]
+    frame_sets = [every if part.frames is None else np.asarray(part.frames) for part in parts]
+    rows = np.array([moving.row(part) for part in parts])
+    offsets_s = np.asarray(offsets_s, np.float64)
     out = np.empty((len(offsets_s), 2))
     for start in range(0, len(offsets_s), _OFFSETS_PER_CHUNK):
         chunk = slice(start, start + _OFFSETS_PER_CHUNK)
-        out[chunk] = _score_chunk(moving, target, np.asarray(offsets_s[chunk], np.float64), config, frame_sets[chunk])
+        out[chunk] = _score_chunk(moving, target, offsets_s[chunk], config, frame_sets[chunk], rows[chunk])
     return out
 
 
@@ -241,8 +283,8 @@ def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarra
 _OFFSETS_PER_CHUNK = 32
 
 
-def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
-                 frame_sets: list[np.ndarray]) -> np.ndarray:
+def _score_chunk(moving: _GroupedSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
+                 frame_sets: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
     G = len(offsets_s)
     sizes = np.array([len(f) for f in frame_sets])
     offset_of, image = np.repeat(np.arange(G), sizes), np.concatenate(frame_sets)  # (offset, A frame) pairs
@@ -253,9 +295,11 @@ def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.n
     keep = np.nonzero(inside & overlapping[offset_of])[0]
     offset_of, image, k, t_b = offset_of[keep], image[keep], k[keep], t_b[keep]
     w = (t_b - moving.stamps_s[k]) / (moving.stamps_s[k + 1] - moving.stamps_s[k])
-    counts = moving.first[k + 1] - moving.first[k]
+    at = rows[offset_of] * moving.first.shape[1] + k  # each pair's row and frame in the flat table
+    begin = moving.first.ravel()[at]
+    counts = moving.first.ravel()[at + 1] - begin
     pair = np.repeat(np.arange(len(k)), counts)  # which (offset, frame) pair each point belongs to
-    segment = np.arange(counts.sum()) + np.repeat(moving.first[k] - (np.cumsum(counts) - counts), counts)
+    segment = np.arange(counts.sum()) + np.repeat(begin - (np.cumsum(counts) - counts), counts)
     w = w[pair, None]
     points = (1.0 - w) * moving.start[segment] + w * moving.end[segment]  # [P, 3] in A's optical frame
     model = target.history.model

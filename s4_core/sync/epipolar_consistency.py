@@ -30,7 +30,7 @@ import numpy as np
 
 from s4_core.sync.image_history import ImageHistory
 from s4_core.sync.offset_search import (
-    PeakCriteria, combine_directions, finer_period_s, offset_grid_s, one_at_a_time, search_offset,
+    PeakCriteria, Subsample, combine_directions, finer_period_s, offset_grid_s, one_at_a_time, search_offset,
 )
 from s4_core.sync.pair import PairOffset
 
@@ -62,6 +62,7 @@ class EpipolarConsistencyConfig:
         min_peak_margin: the peak must beat every other lobe by this fraction of it.
         num_blocks: blocks of B's frames whose optima give the stddev.
         stddev_floor_frames: smallest stddev reported, in frames of the finer camera.
+        num_groups: interleaved groups of each frame's rays whose optima give the stddev too.
         max_stddev_frames: a pair offset less certain than this (the two directions disagree
             by more than two frames, or the blocks scatter) is no measurement.
     """
@@ -82,6 +83,7 @@ class EpipolarConsistencyConfig:
     min_peak_margin: float = 0.2
     num_blocks: int = 6
     stddev_floor_frames: float = 0.01
+    num_groups: int = 6
     max_stddev_frames: float = 1.0
 
     def __post_init__(self) -> None:
@@ -91,7 +93,8 @@ class EpipolarConsistencyConfig:
     @property
     def criteria(self) -> PeakCriteria:
         """When a score peak is accepted as the offset."""
-        return PeakCriteria(self.min_points, self.min_score, self.min_peak_margin, self.num_blocks, self.stddev_floor_frames)
+        return PeakCriteria(self.min_points, self.min_score, self.min_peak_margin, self.num_blocks,
+                            self.stddev_floor_frames, self.num_groups)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -157,11 +160,13 @@ def offset_by_epipolar_consistency(
         return fail("windows do not overlap")
     weight = 1.0 - chance  # [K, P]: a ray close to motion at any instant says nothing about which
 
-    def above_chance(offset_s: float, frames: np.ndarray | None) -> tuple[float, float]:
-        close = _closeness(rays, table, offset_s, config, frames)
+    def above_chance(offset_s: float, part: Subsample) -> tuple[float, float]:
+        close = _closeness(rays, table, offset_s, config, part.frames)
         if close is None:
             return float("nan"), 0.0
         w = close.seen * weight[close.frames]
+        if part.group is not None:  # rays with index g mod n
+            w = w * (np.arange(w.shape[1]) % part.group[1] == part.group[0])
         total = float(w.sum())
         score = float((w * (close.value - chance[close.frames])).sum() / total) if total > 0 else 0.0
         return score, float(close.seen.sum())

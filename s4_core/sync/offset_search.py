@@ -18,19 +18,29 @@ import numpy as np
 
 from s4_core.sync.pair import PairOffset
 
-#: score(offsets_s [G], frames) -> [G, 2] (score, points used) per offset. ``frames`` is None
-#: (every offset scored on all of A's frames) or a list of G index arrays into A's frames, one
-#: per offset (None in it: all). Scoring many offsets in one call lets a scorer vectorize: the
-#: grid scan, and the refinements of the whole window and of its blocks, run in lockstep.
-ScoreFn = Callable[[np.ndarray, "Sequence[np.ndarray | None] | None"], np.ndarray]
+@dataclass(frozen=True)
+class Subsample:
+    """The evidence one offset is scored on: some of A's frames (None: all) and one group of
+    the scorer's B samples (tracks, rays) as ``(index, count)``, B's samples split into
+    ``count`` interleaved groups (None: all)."""
+
+    frames: np.ndarray | None = None
+    group: tuple[int, int] | None = None
 
 
-def one_at_a_time(score_one: Callable[[float, "np.ndarray | None"], tuple[float, float]]) -> ScoreFn:
+#: score(offsets_s [G], parts) -> [G, 2] (score, points used) per offset; ``parts`` is None
+#: (every offset on all the evidence) or one :class:`Subsample` per offset. Scoring many
+#: offsets in one call lets a scorer vectorize: the grid scan, and the refinements of the whole
+#: window and of its subsamples, run in lockstep.
+ScoreFn = Callable[[np.ndarray, "Sequence[Subsample] | None"], np.ndarray]
+
+
+def one_at_a_time(score_one: Callable[[float, Subsample], tuple[float, float]]) -> ScoreFn:
     """A :data:`ScoreFn` from a scorer of one offset at a time."""
 
-    def score(offsets_s: np.ndarray, frames: Sequence[np.ndarray | None] | None) -> np.ndarray:
-        frames = [None] * len(offsets_s) if frames is None else frames
-        return np.array([score_one(float(d), f) for d, f in zip(offsets_s, frames)]).reshape(-1, 2)
+    def score(offsets_s: np.ndarray, parts: Sequence[Subsample] | None) -> np.ndarray:
+        parts = [Subsample()] * len(offsets_s) if parts is None else parts
+        return np.array([score_one(float(d), part) for d, part in zip(offsets_s, parts)]).reshape(-1, 2)
 
     return score
 
@@ -45,6 +55,7 @@ class PeakCriteria:
         min_peak_margin: the peak must beat every other lobe by this fraction of it.
         num_blocks: blocks of A's frames whose optima give the stddev.
         stddev_floor_frames: smallest stddev reported, in frames of the finer camera.
+        num_groups: groups of B's samples (tracks, rays) whose optima give the stddev too.
     """
 
     min_points: int
@@ -52,6 +63,7 @@ class PeakCriteria:
     min_peak_margin: float
     num_blocks: int = 6
     stddev_floor_frames: float = 0.01
+    num_groups: int = 6
 
 
 @dataclass(frozen=True)
@@ -90,11 +102,19 @@ def search_offset(score: ScoreFn, grid_s: np.ndarray, num_frames: int, period_s:
     if rival > (1.0 - criteria.min_peak_margin) * peak:
         return SearchedOffset(float("nan"), float("inf"), peak, rival, points, f"ambiguous offset (peak {peak:.3f}, rival {rival:.3f})")
     step_s = float(grid_s[1] - grid_s[0]) if len(grid_s) > 1 else 0.5 * period_s
-    blocks = [b for b in np.array_split(np.arange(num_frames), criteria.num_blocks) if len(b)]
-    optima = refine_offsets(score, float(grid_s[best]), step_s, [None, *blocks])
-    offset_s, block_optima = float(optima[0]), optima[1:]
-    stddev_s = float(np.std(block_optima, ddof=1) / np.sqrt(len(block_optima))) if len(block_optima) > 1 else float("inf")
+    blocks = [Subsample(frames=b) for b in np.array_split(np.arange(num_frames), criteria.num_blocks) if len(b)]
+    groups = [Subsample(group=(g, criteria.num_groups)) for g in range(criteria.num_groups)]
+    optima = refine_offsets(score, float(grid_s[best]), step_s, [Subsample(), *blocks, *groups])
+    offset_s = float(optima[0])
+    # Two sources of error, each invisible to the other's subsamples: which instants (blocks of
+    # A's frames share B's samples) and which of B's samples (groups share A's instants).
+    stddev_s = float(np.hypot(_standard_error(optima[1 : 1 + len(blocks)]), _standard_error(optima[1 + len(blocks) :])))
     return SearchedOffset(offset_s, max(stddev_s, criteria.stddev_floor_frames * period_s), peak, rival, points)
+
+
+def _standard_error(optima: np.ndarray) -> float:
+    """Standard error of the mean of subsample optima (inf from fewer than two)."""
+    return float(np.std(optima, ddof=1) / np.sqrt(len(optima))) if len(optima) > 1 else float("inf")
 
 
 def best_rival(scores: np.ndarray, best: int) -> float:
@@ -114,20 +134,20 @@ def best_rival(scores: np.ndarray, best: int) -> float:
     return float(outside.max()) if outside.size and np.isfinite(outside.max()) else 0.0
 
 
-def refine_offsets(score: ScoreFn, start_s: float, step_s: float, frames: Sequence[np.ndarray | None],
+def refine_offsets(score: ScoreFn, start_s: float, step_s: float, parts: Sequence[Subsample],
                    xatol_s: float = 1e-5) -> np.ndarray:
-    """Maxima [R] of ``score`` within one grid step of ``start_s``, one per frame set of
-    ``frames`` [R] (None: all of A's frames; blocks of them give the stddev).
+    """Maxima [R] of ``score`` within one grid step of ``start_s``, one per subsample of
+    ``parts`` [R] (the whole evidence, and the subsamples whose spread gives the stddev).
 
     Golden-section search, all R problems in lockstep: each iteration scores one new offset
     per problem in a single call, so a window and its blocks cost the calls of one search.
     """
     invphi = (np.sqrt(5.0) - 1.0) / 2.0
-    frames, n = list(frames), len(frames)
+    parts, n = list(parts), len(parts)
 
     def value(offsets_s: np.ndarray) -> np.ndarray:
         repeats = len(offsets_s) // n
-        return np.nan_to_num(score(offsets_s, frames * repeats)[:, 0], nan=-1e9)
+        return np.nan_to_num(score(offsets_s, parts * repeats)[:, 0], nan=-1e9)
 
     lo, hi = np.full(n, start_s - step_s), np.full(n, start_s + step_s)
     c, d = hi - invphi * (hi - lo), lo + invphi * (hi - lo)
