@@ -29,6 +29,10 @@ def shared_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="s4-worker")
 
 
+# A forked child has the pool object but not its threads: it makes its own.
+os.register_at_fork(after_in_child=shared_pool.cache_clear)
+
+
 def single_threaded_blas() -> AbstractContextManager:
     """A context in which the loaded BLAS libraries use one thread (nestable; the previous
     counts come back on exit). Process-wide: enter it from the thread that drives the pool."""
