@@ -49,13 +49,8 @@ def test_background_needs_enough_frames():
     assert not history.dynamic_mask(0).any()
 
 
-@pytest.mark.slow
-def test_known_offset_of_two_synthetic_rgbd_cameras_is_recovered_honestly():
-    from s4_core.synth import SynthConfig, SyntheticWorld
-
-    config = SynthConfig(num_cameras=2, duration_s=4.0, seed=3, size_wh=(320, 240), offsets_s=(0.0, 0.4137),
-                         drift_ppm=(0.0, 0.0), fps=(30.0, 25.0))  # fmt: skip
-    world = SyntheticWorld(config)
+def _tracked_windows(world) -> tuple[dict, dict]:
+    """Every camera's tracks and depth history over the whole (short) synthetic recording."""
     tracks, histories = {}, {}
     for i, camera in enumerate(world.cameras):
         tracker = StreamingTracker(camera.name, config=StreamingConfig(window_frames=None, window_s=6.0))
@@ -64,6 +59,17 @@ def test_known_offset_of_two_synthetic_rgbd_cameras_is_recovered_honestly():
             tracker.push(frame)
             history.push(frame.stamp_ns, frame.depth_m)
         tracks[camera.name], histories[camera.name] = tracker.window_tracks(), history
+    return tracks, histories
+
+
+@pytest.mark.slow
+def test_known_offset_of_two_synthetic_rgbd_cameras_is_recovered_honestly():
+    from s4_core.synth import SynthConfig, SyntheticWorld
+
+    config = SynthConfig(num_cameras=2, duration_s=4.0, seed=3, size_wh=(320, 240), offsets_s=(0.0, 0.4137),
+                         drift_ppm=(0.0, 0.0), fps=(30.0, 25.0))  # fmt: skip
+    world = SyntheticWorld(config)
+    tracks, histories = _tracked_windows(world)
     pair = offset_by_mutual_depth_consistency(tracks["cam0"], histories["cam0"], tracks["cam1"], histories["cam1"])
     assert pair.ok, pair.reason
     error_s = pair.offset_s - 0.4137
@@ -119,14 +125,7 @@ def test_a_window_timed_on_several_threads_equals_the_serial_estimate():
     config = SynthConfig(num_cameras=3, duration_s=4.0, seed=5, size_wh=(320, 240), offsets_s=offsets_s,
                          drift_ppm=(0.0, 0.0, 0.0), fps=(30.0, 25.0, 30.0))  # fmt: skip
     world = SyntheticWorld(config)
-    tracks, histories = {}, {}
-    for i, camera in enumerate(world.cameras):
-        tracker = StreamingTracker(camera.name, config=StreamingConfig(window_frames=None, window_s=6.0))
-        history = DepthHistory(camera, DepthHistoryConfig(window_s=6.0))
-        for frame in world.frames(i):
-            tracker.push(frame)
-            history.push(frame.stamp_ns, frame.depth_m)
-        tracks[camera.name], histories[camera.name] = tracker.window_tracks(), history
+    tracks, histories = _tracked_windows(world)
 
     def estimate(parallel: bool):
         return estimate_window_offsets(tracks, "cam0", replace(WindowSyncConfig(), parallel=parallel),
@@ -143,24 +142,24 @@ def test_a_window_timed_on_several_threads_equals_the_serial_estimate():
 
 
 def test_track_groups_split_each_frames_moving_segments_between_them():
-    from s4_core.sync.depth_consistency import _GroupedSegments, _MovingSegments
+    from s4_core.sync.depth_consistency import _MovingSegments
     from s4_core.sync.offset_search import Subsample
 
     rng = np.random.default_rng(2)
     frame = np.sort(rng.integers(0, 9, 200))  # segments grouped by their first frame, 10 frames
     track = rng.integers(0, 50, 200)
     start = rng.normal(size=(200, 3))
-    moving = _MovingSegments(np.arange(10) / 30.0, np.searchsorted(frame, np.arange(10)), start, start + 0.01, frame, track)
-    grouped = _GroupedSegments.of(moving, 3)
+    moving = _MovingSegments.stacked(np.arange(10) / 30.0, frame, track, start, start + 0.01, 3)
+    assert moving.num_segments == 200
     for k in range(9):
-        every = grouped.first[0, k + 1] - grouped.first[0, k]
+        every = moving.first[0, k + 1] - moving.first[0, k]
         per_group = []
         for g in range(3):
-            row = grouped.row(Subsample(group=(g, 3)))
-            lo, hi = grouped.first[row, k], grouped.first[row, k + 1]
+            row = moving.row(Subsample(group=(g, 3)))
+            lo, hi = moving.first[row, k], moving.first[row, k + 1]
             per_group.append(hi - lo)
-            np.testing.assert_array_equal(np.sort(grouped.start[lo:hi], axis=0),
+            np.testing.assert_array_equal(np.sort(moving.start[lo:hi], axis=0),
                                           np.sort(start[(frame == k) & (track % 3 == g)], axis=0))  # fmt: skip
         assert sum(per_group) == every == np.count_nonzero(frame == k)
     with pytest.raises(ValueError):
-        grouped.row(Subsample(group=(0, 4)))
+        moving.row(Subsample(group=(0, 4)))

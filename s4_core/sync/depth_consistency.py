@@ -83,43 +83,39 @@ class _MovingSegments:
 
     Only about one in seven (frame, track) segments of a window is usable (both ends moving, a
     plausible step), so the usable ones are stored flat, grouped by their first frame: scoring
-    an offset then gathers just those instead of masking the full [frames, tracks] grid.
-    Built in the world frame once per camera and estimate, then carried into each partner's
-    optical frame (interpolation commutes with a rigid transform).
+    an offset then gathers just those instead of masking the full [frames, tracks] grid. They
+    are stacked once for all of B's tracks (row 0) and once per interleaved group of them (row
+    1 + g: tracks with index g mod n), so that offsets scored on different groups (for the
+    stddev) share one vectorized pass. Built in the world frame once per camera and estimate,
+    then carried into each partner's optical frame (interpolation commutes with a rigid
+    transform).
     """
 
     stamps_s: np.ndarray  # [K]
-    first: np.ndarray  # [K]: index of frame k's first segment in the flat arrays (K - 1 frames + end)
-    start: np.ndarray  # [S, 3]: segment start
-    end: np.ndarray  # [S, 3]: segment end
-    frame: np.ndarray  # [S]: index of the segment's first frame
-    track: np.ndarray  # [S]: index of the segment's track
+    first: np.ndarray  # [1 + n, K]: per row, index of frame k's first segment in the stacked arrays
+    start: np.ndarray  # [S', 3]: segment start
+    end: np.ndarray  # [S', 3]: segment end
+
+    @staticmethod
+    def stacked(stamps_s: np.ndarray, frame: np.ndarray, track: np.ndarray, start: np.ndarray, end: np.ndarray,
+                num_groups: int) -> _MovingSegments:
+        """Segments [S] given by their first frame (sorted), track, start and end, stacked."""
+        rows = [np.arange(len(track))] + [np.flatnonzero(track % num_groups == g) for g in range(num_groups)]
+        firsts, base = [], 0
+        for members in rows:
+            firsts.append(base + np.searchsorted(frame[members], np.arange(len(stamps_s))))
+            base += len(members)
+        order = np.concatenate(rows)
+        return _MovingSegments(stamps_s, np.stack(firsts), start[order], end[order])
+
+    @property
+    def num_segments(self) -> int:
+        """Segments of all tracks (row 0)."""
+        return int(self.first[0, -1])
 
     def in_camera(self, model: PinholeCamera) -> _MovingSegments:
         """The same segments in ``model``'s optical frame."""
         return replace(self, start=model.world_to_camera(self.start), end=model.world_to_camera(self.end))
-
-
-@dataclass(frozen=True)
-class _GroupedSegments:
-    """Moving segments stacked once for all of B's tracks (row 0) and once per interleaved
-    group of them (row 1 + g: tracks with index g mod n), so that offsets scored on different
-    groups share one vectorized pass."""
-
-    stamps_s: np.ndarray  # [K]
-    first: np.ndarray  # [1 + n, K]: per row, index of frame k's first segment in the stacked arrays
-    start: np.ndarray  # [S', 3]
-    end: np.ndarray  # [S', 3]
-
-    @staticmethod
-    def of(moving: _MovingSegments, num_groups: int) -> _GroupedSegments:
-        rows = [np.arange(len(moving.track))] + [np.flatnonzero(moving.track % num_groups == g) for g in range(num_groups)]
-        firsts, base = [], 0
-        for members in rows:
-            firsts.append(base + np.searchsorted(moving.frame[members], np.arange(len(moving.stamps_s))))
-            base += len(members)
-        order = np.concatenate(rows)
-        return _GroupedSegments(moving.stamps_s, np.stack(firsts), moving.start[order], moving.end[order])
 
     def row(self, part: Subsample) -> int:
         """Row of the segments ``part`` is scored on."""
@@ -176,12 +172,11 @@ def offset_by_depth_consistency(
     cache = cache or DepthTimingCache()
     target = cache.target_frames(history_a, config.max_frames)
     moving = cache.moving_segments(tracks_b, history_b, config).in_camera(target.history.model)
-    if len(moving.start) == 0:
+    if moving.num_segments == 0:
         return fail("no moving points: static scene or no shared motion")
-    grouped = _GroupedSegments.of(moving, config.num_groups)
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
     found = search_offset(
-        lambda offsets_s, parts: _scores(grouped, target, offsets_s, config, parts), grid, len(target.stamps_s), period_s,
+        lambda offsets_s, parts: _scores(moving, target, offsets_s, config, parts), grid, len(target.stamps_s), period_s,
         config.criteria,
     )
     if not found.ok:
@@ -206,8 +201,7 @@ def _moving_segments(tracks: TrackSet, history: DepthHistory, config: DepthConsi
     kept = np.zeros(N, bool)
     kept[np.argsort(-segment_ok.sum(axis=0), kind="stable")[: config.max_tracks]] = True
     frame, track = np.nonzero(segment_ok & kept)  # row-major: grouped by frame
-    first = np.searchsorted(frame, np.arange(K))
-    return _MovingSegments(stamps_s, first, xyz[frame, track], xyz[frame + 1, track], frame, track)
+    return _MovingSegments.stacked(stamps_s, frame, track, xyz[frame, track], xyz[frame + 1, track], config.num_groups)
 
 
 class DepthTimingCache:
@@ -234,7 +228,7 @@ class DepthTimingCache:
 
     def moving_segments(self, tracks: TrackSet, history: DepthHistory, config: DepthConsistencyConfig) -> _MovingSegments:
         """``tracks``' moving segments in the world frame."""
-        key = ("moving", id(tracks), id(history), config.max_speed_mps, config.max_tracks)
+        key = ("moving", id(tracks), id(history), config.max_speed_mps, config.max_tracks, config.num_groups)
         return self._once(key, (tracks, history), lambda: _moving_segments(tracks, history, config))
 
     def _once(self, key: tuple, owners: tuple, build: Callable[[], Any]) -> Any:
@@ -256,7 +250,7 @@ def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrame
 _NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
 
 
-def _scores(moving: _GroupedSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
+def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
             parts: Sequence[Subsample] | None = None) -> np.ndarray:
     """[G, 2]: per offset of ``offsets_s`` [G], the mean support minus violation per B point
     seen by A and the number of such points (NaN and 0 where the windows overlap too little).
@@ -283,7 +277,7 @@ def _scores(moving: _GroupedSegments, target: _TargetFrames, offsets_s: np.ndarr
 _OFFSETS_PER_CHUNK = 32
 
 
-def _score_chunk(moving: _GroupedSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
+def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
                  frame_sets: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
     G = len(offsets_s)
     sizes = np.array([len(f) for f in frame_sets])

@@ -18,6 +18,7 @@ import numpy as np
 
 from s4_core.sync.pair import PairOffset
 
+
 @dataclass(frozen=True)
 class Subsample:
     """The evidence one offset is scored on: some of A's frames (None: all) and one group of
@@ -140,7 +141,7 @@ def refine_offsets(score: ScoreFn, start_s: float, step_s: float, parts: Sequenc
     ``parts`` [R] (the whole evidence, and the subsamples whose spread gives the stddev).
 
     Golden-section search, all R problems in lockstep: each iteration scores one new offset
-    per problem in a single call, so a window and its blocks cost the calls of one search.
+    per problem in a single call, so a window and its subsamples cost the calls of one search.
     """
     invphi = (np.sqrt(5.0) - 1.0) / 2.0
     parts, n = list(parts), len(parts)
