@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -31,7 +32,7 @@ from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
 from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
-from s4_core.threads import shared_pool, single_threaded_blas
+from s4_core.threads import driver_thread, shared_pool, single_threaded_blas
 from s4_core.tracking.input_gate import FrameVerdict
 from s4_core.tracking.streaming import StreamingConfig, StreamingTracker
 from s4_core.tracks import TrackSet
@@ -96,6 +97,15 @@ class PipelineUpdate:
     scaffold_paths: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class _RunningEstimate:
+    """An offset estimate under way on the driver thread, and the windows it works on."""
+
+    stamp_ns: int
+    windows: dict[str, TrackSet]
+    offsets: Future
+
+
 class StreamingPipeline:
     """Frames of every camera in (each stamped in its own clock), synchronized results out.
 
@@ -127,6 +137,7 @@ class StreamingPipeline:
                 window=config.sync_window,
                 filter=config.clock_filter,
                 reestimate_period_s=config.reestimate_period_s,
+                window_s=config.tracking.window_s or 0.0,  # by frames or unbounded: the span seen
             ),
             calibrations,
         )
@@ -157,7 +168,8 @@ class StreamingPipeline:
 
     def add_frames(self, frames: Sequence[Frame], train_splats: bool = True) -> list[PipelineUpdate]:
         """Push several frames of any cameras, in order; the same as :meth:`add_frame` on each
-        in turn, but faster: between two estimates the cameras' trackers run concurrently.
+        in turn, but faster: between two estimates the cameras' trackers run concurrently, and
+        an estimate runs while the frames after it are tracked.
 
         A tracker does most of its work in bursts (every keyframe interval it tracks the frames
         since the last one), so batches that span a keyframe interval of every camera (the bag
@@ -171,23 +183,36 @@ class StreamingPipeline:
             raise ValueError(f"frame from unknown camera {unknown[0]!r}; rig is {sorted(self._trackers)}")
         updates: list[PipelineUpdate] = []
         segment: list[Frame] = []
+        running: _RunningEstimate | None = None
         with single_threaded_blas():
             for frame in frames:
                 segment.append(frame)
                 if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
-                    updates += self._add_segment(segment, train_splats)
+                    running = self._add_segment(segment, train_splats, running, updates)
                     segment = []
             if segment:
-                updates += self._add_segment(segment, train_splats)
+                running = self._add_segment(segment, train_splats, running, updates)
+            if running is not None:
+                updates.append(self._finish_estimate(running))
         return updates
 
-    def _add_segment(self, frames: list[Frame], train_splats: bool) -> list[PipelineUpdate]:
-        """Push frames of which only the last may make an estimate due."""
+    def _add_segment(
+        self, frames: list[Frame], train_splats: bool, running: _RunningEstimate | None, updates: list[PipelineUpdate]
+    ) -> _RunningEstimate | None:
+        """Push frames of which only the last may make an estimate due; returns the estimate it
+        started, if any.
+
+        The frames are tracked while ``running`` (the previous estimate) completes; it is then
+        finished into ``updates`` before the frames reach the splat model, which so trains on
+        exactly the offsets it would have had with the estimate run in line.
+        """
         by_camera: dict[str, list[Frame]] = {}
         for frame in frames:
             by_camera.setdefault(frame.camera, []).append(self._with_model(frame))
         run = map if len(by_camera) == 1 else shared_pool().map  # one camera: no thread hop
         admitted = dict(zip(by_camera, run(self._take_in, by_camera.values())))
+        if running is not None:
+            updates.append(self._finish_estimate(running))
         taken = {camera: iter(zip(by_camera[camera], admitted[camera])) for camera in by_camera}
         last_taken = False
         for camera in (frame.camera for frame in frames):  # the frames' own order, for the splat model
@@ -200,8 +225,8 @@ class StreamingPipeline:
                 self._train_splats(frame)
         last = frames[-1]
         if not last_taken or last.camera != self.reference_camera or not self._estimate_due(last.stamp_ns):
-            return []
-        return [self._estimate(last.stamp_ns)]
+            return None
+        return self._start_estimate(last.stamp_ns)
 
     def _with_model(self, frame: Frame) -> Frame:
         if frame.model is not None or self.cameras[frame.camera] is None:
@@ -229,7 +254,8 @@ class StreamingPipeline:
         if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
             return []
         self._sync.force_next_estimate()
-        return [self._estimate(int(ref_stamps[-1]))]
+        with single_threaded_blas():
+            return [self._finish_estimate(self._start_estimate(int(ref_stamps[-1])))]
 
     def offsets(self) -> dict[str, ClockOffset]:
         """Current estimate of every camera (INITIALIZING before any evidence)."""
@@ -249,24 +275,31 @@ class StreamingPipeline:
             return True
         return (stamp_ns - self._last_estimate_ns) >= self.config.reestimate_period_s * NS_PER_S
 
-    def _estimate(self, stamp_ns: int) -> PipelineUpdate:
+    def _start_estimate(self, stamp_ns: int) -> _RunningEstimate:
+        """Snapshot the windows and histories and estimate from them on the driver thread, so
+        that the trackers and histories can take the next frames meanwhile."""
         self._last_estimate_ns = stamp_ns
         windows = dict(zip(self._trackers, shared_pool().map(StreamingTracker.window_tracks, self._trackers.values())))
         windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
-        depth = {name: h for name, h in self._depth_histories.items() if h.num_frames and name in windows}
-        images = {name: h for name, h in self._image_histories.items() if h.num_frames and name in windows}
-        offsets = self._sync.update(windows, depth or None, images or None)
-        self._maybe_start_splats(windows, offsets)
+        depth = {name: h.snapshot() for name, h in self._depth_histories.items() if h.num_frames and name in windows}
+        images = {name: h.snapshot() for name, h in self._image_histories.items() if h.num_frames and name in windows}
+        offsets = driver_thread().submit(self._sync.update, windows, depth or None, images or None)
+        return _RunningEstimate(stamp_ns, windows, offsets)
+
+    def _finish_estimate(self, running: _RunningEstimate) -> PipelineUpdate:
+        """Wait for ``running`` and turn it into an update (starting the splat model if due)."""
+        offsets = running.offsets.result()  # re-raises what the estimate raised
+        self._maybe_start_splats(running.windows, offsets)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:
             start_s, end_s = self._splats.supported_interval_s
-            snapshot = self._splats.gaussians_at(float(np.clip(stamp_ns / NS_PER_S, start_s, end_s)))
+            snapshot = self._splats.gaussians_at(float(np.clip(running.stamp_ns / NS_PER_S, start_s, end_s)))
             scaffold_paths = self._splats.scaffold_polylines()[1]
-        log.info("estimate at %.3f s: %s", stamp_ns / NS_PER_S, _describe(offsets))
+        log.info("estimate at %.3f s: %s", running.stamp_ns / NS_PER_S, _describe(offsets))
         return PipelineUpdate(
-            stamp_ns=stamp_ns,
+            stamp_ns=running.stamp_ns,
             offsets=self.offsets(),
-            tracks=windows,
+            tracks=running.windows,
             correspondences=self._sync.last_correspondences(),
             splats=snapshot,
             scaffold_paths=scaffold_paths,

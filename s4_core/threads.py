@@ -29,8 +29,17 @@ def shared_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="s4-worker")
 
 
-# A forked child has the pool object but not its threads: it makes its own.
+@functools.cache
+def driver_thread() -> ThreadPoolExecutor:
+    """One thread for work that itself fans out on :func:`shared_pool` and waits for it (a
+    window estimate): not being a pool task, it may wait on the pool, and it lets the caller
+    go on feeding the pool other work (the next frames' tracking) meanwhile."""
+    return ThreadPoolExecutor(1, thread_name_prefix="s4-driver")
+
+
+# A forked child has the executors but not their threads: it makes its own.
 os.register_at_fork(after_in_child=shared_pool.cache_clear)
+os.register_at_fork(after_in_child=driver_thread.cache_clear)
 
 
 def single_threaded_blas() -> AbstractContextManager:

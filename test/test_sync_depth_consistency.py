@@ -112,6 +112,21 @@ def test_target_frames_are_built_once_per_window_and_follow_new_frames():
     assert again is not first and len(again.stamps_s) == 7 and np.all(again.nearest_depth_m[-1] == 1.0)
 
 
+def test_a_snapshot_keeps_its_frames_and_background_while_the_history_slides_on():
+    """An estimate runs on a snapshot while the live history takes the next frames."""
+    history = DepthHistory(_camera(), DepthHistoryConfig(window_s=0.2, min_background_frames=5))
+    for k in range(7):
+        history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0, np.float32))
+    snapshot = history.snapshot()
+    stamps_s, background = snapshot.stamps_s.copy(), snapshot.background().copy()
+    for k in range(7, 14):  # replaces every frame of the live window, all nearer
+        history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 1.0, np.float32))
+    np.testing.assert_array_equal(snapshot.stamps_s, stamps_s)
+    np.testing.assert_array_equal(snapshot.background(), background)
+    assert np.all(snapshot.depth(-1) == 3.0)
+    assert history.stamps_s[0] > stamps_s[-1] and np.all(history.background() == 1.0)
+
+
 @pytest.mark.slow
 def test_a_window_timed_on_several_threads_equals_the_serial_estimate():
     """Pairs are timed concurrently (shared target frames, lazily built backgrounds): the

@@ -10,7 +10,7 @@ WINDOW_S, HOP_S = 5.0, 2.5
 
 
 def _run_online(rig, num_windows, stop_camera=None, stop_after=None):
-    config = OnlineSyncConfig("cam0", filter=ClockFilterConfig(evidence_timeout_s=4.0), reestimate_period_s=HOP_S)
+    config = OnlineSyncConfig("cam0", filter=ClockFilterConfig(evidence_timeout_s=4.0), reestimate_period_s=HOP_S, window_s=WINDOW_S)
     sync = OnlineClockSync(config)
     history = []
     for w in range(num_windows):

@@ -216,7 +216,7 @@ class DepthTimingCache:
     """
 
     def __init__(self) -> None:
-        self._built: dict[tuple, tuple] = {}
+        self._built: dict[tuple, _Slot] = {}
         self._lock = threading.Lock()
 
     def target_frames(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
@@ -232,18 +232,36 @@ class DepthTimingCache:
         return self._once(key, (tracks, history), lambda: _moving_segments(tracks, history, config))
 
     def _once(self, key: tuple, owners: tuple, build: Callable[[], Any]) -> Any:
+        """``build()``'s result for ``key``, built by the first thread that asks; other keys
+        are built concurrently meanwhile (only the same key waits)."""
         with self._lock:
-            if key not in self._built:
-                self._built[key] = (build(), owners)
-            return self._built[key][0]
+            slot = self._built.setdefault(key, _Slot(owners))
+        with slot.lock:
+            if slot.value is None:
+                slot.value = build()
+            return slot.value
+
+
+class _Slot:
+    """One entry of a :class:`DepthTimingCache`: its value once built, the lock its builders
+    take, and the objects whose ids are in its key (kept alive with it)."""
+
+    def __init__(self, owners: tuple) -> None:
+        self.lock = threading.Lock()
+        self.value: Any = None
+        self.owners = owners
 
 
 def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
     index = np.unique(np.linspace(0, history.num_frames - 1, min(max_frames, history.num_frames)).round().astype(int))
     depth = np.stack([history.depth(i) for i in index])  # [I, h, w]
-    valid = np.where(np.isfinite(depth), depth, np.inf).astype(np.float32)
-    # 3x3 minimum (erosion); outside the image counts as nothing seen (inf)
-    nearest = np.stack([cv2.erode(frame, _NEIGHBOURHOOD, borderType=cv2.BORDER_CONSTANT, borderValue=np.inf) for frame in valid])
+    # 3x3 minimum (erosion) of the valid depths; invalid pixels and outside the image count as
+    # nothing seen (inf). Frame by frame into one array: whole-stack temporaries cost more
+    # than the erosion itself.
+    nearest = np.empty_like(depth, dtype=np.float32)
+    for frame, out in zip(depth, nearest):
+        valid = np.where(np.isnan(frame), np.float32(np.inf), frame).astype(np.float32, copy=False)
+        cv2.erode(valid, _NEIGHBOURHOOD, dst=out, borderType=cv2.BORDER_CONSTANT, borderValue=np.inf)
     return _TargetFrames(history.stamps_s[index], depth, nearest, history)
 
 

@@ -9,6 +9,7 @@ the sync independent of track identity errors: every depth sample is a real surf
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +90,13 @@ class DepthHistory:
             small[~(np.isfinite(small) & (small > 0))] = np.nan
         if self._depths.push(stamp_ns, small):
             self._background = None
+
+    def snapshot(self) -> DepthHistory:
+        """A copy that later pushes do not change, for an estimate running on another thread
+        while this history takes the next frames (cheap: the images are shared, not copied)."""
+        twin = copy.copy(self)
+        twin._depths = self._depths.copy()
+        return twin
 
     def depth(self, index: int) -> np.ndarray:
         """Subsampled depth [h, w] of frame ``index`` (NaN where invalid)."""

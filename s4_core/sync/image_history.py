@@ -12,6 +12,7 @@ through something moving now" smooth in the position of the ray.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import cv2
@@ -81,6 +82,13 @@ class ImageHistory:
             grey = cv2.blur(grey, (s, s))  # the kept pixels carry local means: less noise, no aliasing
         if self._greys.push(stamp_ns, np.ascontiguousarray(grey[::s, ::s])):
             self._distances.clear()  # the frame indices shifted
+
+    def snapshot(self) -> ImageHistory:
+        """A copy that later pushes do not change, for an estimate running on another thread
+        while this history takes the next frames (cheap: the images are shared, not copied)."""
+        twin = copy.copy(self)
+        twin._greys, twin._distances = self._greys.copy(), dict(self._distances)
+        return twin
 
     @property
     def ready(self) -> bool:

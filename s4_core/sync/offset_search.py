@@ -57,6 +57,9 @@ class PeakCriteria:
         num_blocks: blocks of A's frames whose optima give the stddev.
         stddev_floor_frames: smallest stddev reported, in frames of the finer camera.
         num_groups: groups of B's samples (tracks, rays) whose optima give the stddev too.
+        resolution_frames: the refinement stops when the optimum is bracketed this finely, in
+            frames of the finer camera (a fifth of the stddev floor: finer costs golden-section
+            steps and changes nothing the stddev can resolve).
     """
 
     min_points: int
@@ -65,6 +68,7 @@ class PeakCriteria:
     num_blocks: int = 6
     stddev_floor_frames: float = 0.01
     num_groups: int = 6
+    resolution_frames: float = 0.002
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,8 @@ def search_offset(score: ScoreFn, grid_s: np.ndarray, num_frames: int, period_s:
     step_s = float(grid_s[1] - grid_s[0]) if len(grid_s) > 1 else 0.5 * period_s
     blocks = [Subsample(frames=b) for b in np.array_split(np.arange(num_frames), criteria.num_blocks) if len(b)]
     groups = [Subsample(group=(g, criteria.num_groups)) for g in range(criteria.num_groups)]
-    optima = refine_offsets(score, float(grid_s[best]), step_s, [Subsample(), *blocks, *groups])
+    parts = [Subsample(), *blocks, *groups]
+    optima = refine_offsets(score, float(grid_s[best]), step_s, parts, criteria.resolution_frames * period_s)
     offset_s = float(optima[0])
     # Two sources of error, each invisible to the other's subsamples: which instants (blocks of
     # A's frames share B's samples) and which of B's samples (groups share A's instants).
@@ -135,10 +140,10 @@ def best_rival(scores: np.ndarray, best: int) -> float:
     return float(outside.max()) if outside.size and np.isfinite(outside.max()) else 0.0
 
 
-def refine_offsets(score: ScoreFn, start_s: float, step_s: float, parts: Sequence[Subsample],
-                   xatol_s: float = 1e-5) -> np.ndarray:
+def refine_offsets(score: ScoreFn, start_s: float, step_s: float, parts: Sequence[Subsample], xatol_s: float) -> np.ndarray:
     """Maxima [R] of ``score`` within one grid step of ``start_s``, one per subsample of
-    ``parts`` [R] (the whole evidence, and the subsamples whose spread gives the stddev).
+    ``parts`` [R] (the whole evidence, and the subsamples whose spread gives the stddev), each
+    to within ``xatol_s``.
 
     Golden-section search, all R problems in lockstep: each iteration scores one new offset
     per problem in a single call, so a window and its subsamples cost the calls of one search.

@@ -29,12 +29,22 @@ class OnlineSyncConfig:
         window: per-window estimation.
         filter: per-camera Kalman filter and lock logic.
         reestimate_period_s: reference-clock seconds between window estimates.
+        window_s: span of the track windows once they are full, seconds. A frame takes part in
+            about ``window_s / reestimate_period_s`` successive estimates over its life, and the
+            filter discounts each estimate by that count (a longer window seen counts instead).
+            While the windows fill, their span would undercount it: the first, short windows
+            would then outweigh the full ones, which reuse all their frames.
     """
 
     reference_camera: str
     window: WindowSyncConfig = field(default_factory=WindowSyncConfig)
     filter: ClockFilterConfig = field(default_factory=ClockFilterConfig)
     reestimate_period_s: float = 2.0
+    window_s: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.reestimate_period_s < 0 or self.window_s < 0:
+            raise ValueError(f"reestimate_period_s and window_s must not be negative: {self}")
 
 
 class OnlineClockSync:
@@ -113,7 +123,7 @@ class OnlineClockSync:
             image_histories,
         )  # fmt: skip
         self._last_correspondences = result.correspondences
-        overlap = _window_overlap(windows[self.config.reference_camera], self.config.reestimate_period_s)
+        overlap = _window_overlap(windows[self.config.reference_camera], self.config.window_s, self.config.reestimate_period_s)
         for name, f in self._filters.items():
             if name == self.config.reference_camera:
                 continue
@@ -124,10 +134,11 @@ class OnlineClockSync:
                 f.no_evidence(now_s + (f.offset().offset_s if f.state is SyncState.LOCKED else 0.0), why)
 
 
-def _window_overlap(reference: TrackSet, period_s: float) -> float:
-    """How many successive estimates share each sample: the window span over the period."""
+def _window_overlap(reference: TrackSet, window_s: float, period_s: float) -> float:
+    """How many successive estimates share each sample: the full window's span (or the span
+    of ``reference``'s window, when longer) over the period."""
     span_s = float(reference.stamps_ns[-1] - reference.stamps_ns[0]) / 1e9 if reference.num_frames > 1 else 0.0
-    return max(1.0, span_s / period_s)
+    return max(1.0, max(span_s, window_s) / period_s)
 
 
 def _decorrelated(measurement: OffsetMeasurement, overlap: float) -> OffsetMeasurement:

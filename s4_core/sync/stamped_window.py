@@ -42,6 +42,12 @@ class StampedWindow:
         """Stamps [T] in the camera's clock, nanoseconds."""
         return np.asarray(self._stamps_ns, dtype=np.int64)
 
+    def copy(self) -> StampedWindow:
+        """An independent window over the same images (images are never modified in place)."""
+        twin = StampedWindow(self.window_s)
+        twin._stamps_ns, twin._images = self._stamps_ns.copy(), self._images.copy()
+        return twin
+
     def push(self, stamp_ns: int, image: np.ndarray) -> bool:
         """Append an image; False (and nothing kept) when the stamp is not newer than the last."""
         if self._stamps_ns and stamp_ns <= self._stamps_ns[-1]:
