@@ -260,7 +260,7 @@ def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrame
     # than the erosion itself.
     nearest = np.empty_like(depth, dtype=np.float32)
     for frame, out in zip(depth, nearest):
-        valid = np.where(np.isnan(frame), np.float32(np.inf), frame).astype(np.float32, copy=False)
+        valid = np.where(np.isnan(frame), np.float32(np.inf), frame)  # float32, as the history keeps depth
         cv2.erode(valid, _NEIGHBOURHOOD, dst=out, borderType=cv2.BORDER_CONSTANT, borderValue=np.inf)
     return _TargetFrames(history.stamps_s[index], depth, nearest, history)
 
