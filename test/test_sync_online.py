@@ -1,6 +1,7 @@
 """Online and offline synchronization end to end on the toy rig, including degenerate input."""
 
 import numpy as np
+import pytest
 from test_sync_scene import ToyRigConfig, make_toy_rig
 
 from s4_core.offsets import SyncState
@@ -38,6 +39,12 @@ def test_online_locks_on_the_true_offsets_and_drift_sign():
         truth = rig.clocks[k].offset_at(est.t0_s)
         assert abs(est.offset_s - truth) < 0.05 / 30 and abs(est.offset_s - truth) < 4 * est.stddev_s + 1e-5
     assert last["cam0"].offset_s == 0.0
+
+
+def test_a_schedule_without_a_period_is_refused():
+    """Each estimate is discounted by the estimates sharing its frames, window / period."""
+    with pytest.raises(ValueError, match="reestimate_period_s"):
+        OnlineSyncConfig("cam0", reestimate_period_s=0.0)
 
 
 def test_first_window_is_never_locked():

@@ -43,8 +43,8 @@ class OnlineSyncConfig:
     window_s: float = 8.0
 
     def __post_init__(self) -> None:
-        if self.reestimate_period_s < 0 or self.window_s < 0:
-            raise ValueError(f"reestimate_period_s and window_s must not be negative: {self}")
+        if self.reestimate_period_s <= 0 or self.window_s < 0:
+            raise ValueError(f"reestimate_period_s must be positive and window_s not negative: {self}")
 
 
 class OnlineClockSync:
