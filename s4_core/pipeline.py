@@ -99,11 +99,29 @@ class PipelineUpdate:
 
 @dataclass(frozen=True)
 class _RunningEstimate:
-    """An offset estimate under way on the driver thread, and the windows it works on."""
+    """An offset estimate under way on the driver thread, and what it was started from.
+
+    Attributes:
+        stamp_ns: reference-clock time of the estimate.
+        windows: the cameras' track windows it works on.
+        newest_reference: the reference camera's newest frame when it started (the splat
+            model takes its colours from it).
+        offsets: the estimate's future.
+    """
 
     stamp_ns: int
     windows: dict[str, TrackSet]
+    newest_reference: Frame | None
     offsets: Future
+
+
+@dataclass(frozen=True)
+class _HeldFrame:
+    """A frame admitted while an estimate runs, waiting to train the splat model with the
+    offsets that estimate produces (as it would have had with the estimate run in line)."""
+
+    frame: Frame
+    seen: int
 
 
 class StreamingPipeline:
@@ -151,6 +169,8 @@ class StreamingPipeline:
         self._frames_seen = {name: 0 for name in cameras}
         self._newest_frame: dict[str, Frame] = {}
         self._last_estimate_ns: int | None = None
+        self._running: _RunningEstimate | None = None
+        self._held_frames: list[_HeldFrame] = []
 
     def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
         """Push one frame; returns the updates that became due (usually none, at most one).
@@ -168,12 +188,17 @@ class StreamingPipeline:
 
     def add_frames(self, frames: Sequence[Frame], train_splats: bool = True) -> list[PipelineUpdate]:
         """Push several frames of any cameras, in order; the same as :meth:`add_frame` on each
-        in turn, but faster: between two estimates the cameras' trackers run concurrently, and
-        an estimate runs while the frames after it are tracked.
+        in turn, but faster: between two estimates the cameras' trackers run concurrently.
 
         A tracker does most of its work in bursts (every keyframe interval it tracks the frames
         since the last one), so batches that span a keyframe interval of every camera (the bag
         tool pushes up to 64 frames at a time) keep the cores busy.
+
+        An estimate runs on the driver thread while the frames after it are tracked, in this
+        call and the next ones; its update is returned by the first call that finds it done,
+        or that must wait for it because the next estimate is due (:meth:`finish` returns the
+        last). The frames pushed meanwhile train the splat model only once it is done, so every
+        update is the one the estimate run in line would have given, however frames are pushed.
 
         Raises:
             ValueError: a frame's camera is not part of the rig (then no frame is pushed).
@@ -183,50 +208,45 @@ class StreamingPipeline:
             raise ValueError(f"frame from unknown camera {unknown[0]!r}; rig is {sorted(self._trackers)}")
         updates: list[PipelineUpdate] = []
         segment: list[Frame] = []
-        running: _RunningEstimate | None = None
         with single_threaded_blas():
             for frame in frames:
                 segment.append(frame)
                 if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
-                    running = self._add_segment(segment, train_splats, running, updates)
+                    self._add_segment(segment, train_splats, updates)
                     segment = []
-            if segment:
-                running = self._add_segment(segment, train_splats, running, updates)
-            if running is not None:
-                updates.append(self._finish_estimate(running))
+            self._add_segment(segment, train_splats, updates)
         return updates
 
-    def _add_segment(
-        self, frames: list[Frame], train_splats: bool, running: _RunningEstimate | None, updates: list[PipelineUpdate]
-    ) -> _RunningEstimate | None:
-        """Push frames of which only the last may make an estimate due; returns the estimate it
-        started, if any.
+    def _add_segment(self, frames: list[Frame], train_splats: bool, updates: list[PipelineUpdate]) -> None:
+        """Push frames of which only the last may make an estimate due, appending to ``updates``
+        the running estimate's if it is done (or must be, for the next to start)."""
+        tracked = self._track(frames)
+        for frame, taken in tracked:
+            if not taken:
+                continue
+            self._frames_seen[frame.camera] += 1
+            self._newest_frame[frame.camera] = frame
+            if train_splats and self.config.splats is not None:
+                self._held_frames.append(_HeldFrame(frame, self._frames_seen[frame.camera]))
+        last, last_taken = tracked[-1] if tracked else (None, False)
+        due = last_taken and last.camera == self.reference_camera and self._estimate_due(last.stamp_ns)
+        if self._running is not None and (due or self._running.offsets.done()):
+            updates.append(self._finish_estimate())
+        if self._running is None:
+            self._train_held_frames()
+        if due:
+            self._running = self._start_estimate(last.stamp_ns)
 
-        The frames are tracked while ``running`` (the previous estimate) completes; it is then
-        finished into ``updates`` before the frames reach the splat model, which so trains on
-        exactly the offsets it would have had with the estimate run in line.
-        """
+    def _track(self, frames: list[Frame]) -> list[tuple[Frame, bool]]:
+        """``frames`` into their cameras' trackers and histories, the cameras concurrently;
+        each (with its camera model) and whether it was admitted, in the given order."""
         by_camera: dict[str, list[Frame]] = {}
         for frame in frames:
             by_camera.setdefault(frame.camera, []).append(self._with_model(frame))
-        run = map if len(by_camera) == 1 else shared_pool().map  # one camera: no thread hop
+        run = map if len(by_camera) <= 1 else shared_pool().map  # one camera: no thread hop
         admitted = dict(zip(by_camera, run(self._take_in, by_camera.values())))
-        if running is not None:
-            updates.append(self._finish_estimate(running))
         taken = {camera: iter(zip(by_camera[camera], admitted[camera])) for camera in by_camera}
-        last_taken = False
-        for camera in (frame.camera for frame in frames):  # the frames' own order, for the splat model
-            frame, last_taken = next(taken[camera])
-            if not last_taken:
-                continue
-            self._frames_seen[camera] += 1
-            self._newest_frame[camera] = frame
-            if train_splats:
-                self._train_splats(frame)
-        last = frames[-1]
-        if not last_taken or last.camera != self.reference_camera or not self._estimate_due(last.stamp_ns):
-            return None
-        return self._start_estimate(last.stamp_ns)
+        return [next(taken[frame.camera]) for frame in frames]
 
     def _with_model(self, frame: Frame) -> Frame:
         if frame.model is not None or self.cameras[frame.camera] is None:
@@ -249,13 +269,20 @@ class StreamingPipeline:
         return taken
 
     def finish(self) -> list[PipelineUpdate]:
-        """Run a last estimate over the final windows (end of a recording)."""
-        ref_stamps = self._trackers[self.reference_camera].window_tracks().stamps_ns
-        if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
-            return []
-        self._sync.force_next_estimate()
+        """Wait for the running estimate and run a last one over the final windows (end of a
+        recording); their updates."""
+        updates = []
         with single_threaded_blas():
-            return [self._finish_estimate(self._start_estimate(int(ref_stamps[-1])))]
+            if self._running is not None:
+                updates.append(self._finish_estimate())
+            self._train_held_frames()
+            ref_stamps = self._trackers[self.reference_camera].window_tracks().stamps_ns
+            if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
+                return updates
+            self._sync.force_next_estimate()
+            self._running = self._start_estimate(int(ref_stamps[-1]))
+            updates.append(self._finish_estimate())
+        return updates
 
     def offsets(self) -> dict[str, ClockOffset]:
         """Current estimate of every camera (INITIALIZING before any evidence)."""
@@ -284,12 +311,15 @@ class StreamingPipeline:
         depth = {name: h.snapshot() for name, h in self._depth_histories.items() if h.num_frames and name in windows}
         images = {name: h.snapshot() for name, h in self._image_histories.items() if h.num_frames and name in windows}
         offsets = driver_thread().submit(self._sync.update, windows, depth or None, images or None)
-        return _RunningEstimate(stamp_ns, windows, offsets)
+        return _RunningEstimate(stamp_ns, windows, self._newest_frame.get(self.reference_camera), offsets)
 
-    def _finish_estimate(self, running: _RunningEstimate) -> PipelineUpdate:
-        """Wait for ``running`` and turn it into an update (starting the splat model if due)."""
+    def _finish_estimate(self) -> PipelineUpdate:
+        """Wait for the running estimate and turn it into an update (starting the splat model
+        if due). The held frames are not yet trained on: the update shows the model as the
+        estimate found it."""
+        running, self._running = self._running, None
         offsets = running.offsets.result()  # re-raises what the estimate raised
-        self._maybe_start_splats(running.windows, offsets)
+        self._maybe_start_splats(running, offsets)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:
             start_s, end_s = self._splats.supported_interval_s
@@ -305,23 +335,29 @@ class StreamingPipeline:
             scaffold_paths=scaffold_paths,
         )
 
-    def _maybe_start_splats(self, windows: Mapping[str, TrackSet], offsets: Mapping[str, ClockOffset]) -> None:
+    def _maybe_start_splats(self, running: _RunningEstimate, offsets: Mapping[str, ClockOffset]) -> None:
         """Start the splat model from the reference camera's 3D tracks once they exist."""
         if self.config.splats is None or self._splats is not None:
             return
-        tracks = windows.get(self.reference_camera)
+        tracks = running.windows.get(self.reference_camera)
         if tracks is None or tracks.xyz is None or tracks.world_frame != "world" or tracks.num_tracks == 0:
             return
-        colours = _track_colours(tracks, self._newest_frame[self.reference_camera])
+        colours = _track_colours(tracks, running.newest_reference)
         self._splats = SplatModel.from_trackset(
             self.config.splats, self.reference_camera, tracks, ClockModel(), colours
         )
         log.info("splat model started from %d tracks of %s", tracks.num_tracks, self.reference_camera)
 
-    def _train_splats(self, frame: Frame) -> None:
-        if self._splats is None or frame.model is None:
-            return
-        if self._frames_seen[frame.camera] % self.config.splat_camera_stride:
+    def _train_held_frames(self) -> None:
+        """Train the splat model on the frames held while an estimate ran, in their order."""
+        held, self._held_frames = self._held_frames, []
+        for item in held:
+            self._train_splats(item.frame, item.seen)
+
+    def _train_splats(self, frame: Frame, seen: int) -> None:
+        """Train on ``frame``, its camera's ``seen``-th admitted frame, when its turn (the camera
+        stride) and its camera's offset allow."""
+        if self._splats is None or frame.model is None or seen % self.config.splat_camera_stride:
             return
         offset = self._sync.offsets().get(frame.camera)
         if offset is None or offset.state is not SyncState.LOCKED:

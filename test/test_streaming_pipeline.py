@@ -28,7 +28,7 @@ def _run(world: SyntheticWorld, train_splats: bool, batch: int = 1) -> tuple[Str
     else:
         batches = [frames[i : i + batch] for i in range(0, len(frames), batch)]
         updates = [u for b in batches for u in pipeline.add_frames(b, train_splats=train_splats)]
-    return pipeline, updates
+    return pipeline, updates + pipeline.finish()
 
 
 def test_frames_that_skip_splat_training_leave_tracks_and_offsets_alone():

@@ -3,7 +3,7 @@
 Frames of a synthetic rig are pushed in capture order (as a recorder or a live rig delivers
 them) through :class:`~s4_core.pipeline.StreamingPipeline`, the object every front end drives;
 the final offsets are scored with :mod:`s4_core.synth.offset_scoring`. Timing covers the
-pipeline only (rendering the scene is excluded), on this machine's cores. The same scenes without
+pipeline only (the scene is rendered before), on this machine's cores. The same scenes without
 depth (calibrated RGB-only cameras, timed by :mod:`s4_core.sync.epipolar_consistency`) get their
 own accuracy rows.
 """
@@ -79,14 +79,18 @@ def _run_scene(world: SyntheticWorld) -> _Run:
         ((float(world.clocks[c.name].capture_time(f.stamp_ns / 1e9)), i, f) for f in world.frames(i))
         for i, c in enumerate(world.cameras)
     ]
+    # Rendered up front: estimates run in the background, and would otherwise overlap rendering.
+    frames = [frame for _, _, frame in heapq.merge(*streams, key=lambda item: (item[0], item[1]))]
     pipeline_s, estimate_s = 0.0, []
-    for _, _, frame in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
+    pushed_at: dict[int, float] = {}  # reference frame stamp -> when its push began
+    for frame in frames:
         start = time.perf_counter()
+        if frame.camera == world.reference_camera:
+            pushed_at[frame.stamp_ns] = start
         updates = pipe.add_frame(frame)
-        spent = time.perf_counter() - start
-        pipeline_s += spent
-        if updates:
-            estimate_s.append(spent)
+        end = time.perf_counter()
+        pipeline_s += end - start
+        estimate_s += [end - pushed_at[u.stamp_ns] for u in updates]
     start = time.perf_counter()
     pipe.finish()
     pipeline_s += time.perf_counter() - start

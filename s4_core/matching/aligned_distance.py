@@ -42,12 +42,15 @@ def time_aligned_distance(
     xb = _interpolate(b, index_b, a.stamps_ns[frames] / 1e9 + offset_s).astype(np.float64)  # [T, m, 3]
     # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, one matrix product per instant instead of a [T, n, m, 3]
     # difference; float64 keeps the cancellation error far below the centimetres compared.
-    # A NaN (invisible) point turns its whole row or column NaN, as the difference would.
-    cross = np.matmul(xa, xb.transpose(0, 2, 1))  # [T, n, m]
-    d2 = (xa**2).sum(axis=-1)[:, :, None] + (xb**2).sum(axis=-1)[:, None, :] - 2.0 * cross
-    d = np.sqrt(np.maximum(d2, 0.0))
-    common = np.isfinite(d).sum(axis=0)
-    median = nanmedian_over_first_axis(np.where(np.isfinite(d), d, np.nan)) if d.size else np.zeros(common.shape)
+    # A NaN (invisible) point turns its whole row or column NaN, as the difference would. In
+    # place: the [T, n, m] temporaries cost more than the arithmetic.
+    d = np.matmul(xa, xb.transpose(0, 2, 1))  # [T, n, m]: a.b, then |a - b|^2, then |a - b|
+    d *= -2.0
+    d += (xa**2).sum(axis=-1)[:, :, None]
+    d += (xb**2).sum(axis=-1)[:, None, :]
+    np.sqrt(np.maximum(d, 0.0, out=d), out=d)
+    common = np.count_nonzero(~np.isnan(d), axis=0)
+    median = nanmedian_over_first_axis(d) if d.size else np.zeros(common.shape)
     return np.where(common >= min_common, median, np.inf)
 
 

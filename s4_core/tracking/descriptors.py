@@ -99,14 +99,21 @@ def motion_descriptors(positions: np.ndarray, valid: np.ndarray, times_s: np.nda
     p = np.where(valid[..., None], positions, 0.0).astype(np.float64)
     step_ok = valid[1:] & valid[:-1]  # [T-1, N]
     dt = np.diff(times_s.astype(np.float64))[:, None]
-    step_len = np.where(step_ok, np.linalg.norm(p[1:] - p[:-1], axis=-1), 0.0)
+    # Squared norms by einsum, in place where possible: on a full window ([240, 1500, 3]) the
+    # temporaries of norm() and of squaring cost more than the arithmetic.
+    steps = p[1:] - p[:-1]
+    step_len = np.sqrt(np.einsum("tnk,tnk->tn", steps, steps))
+    step_len *= step_ok
     n_steps = step_ok.sum(axis=0)
     speed = step_len / np.maximum(dt, _EPS)
     speed_mean = speed.sum(axis=0) / np.maximum(n_steps, 1)
-    speed_var = np.where(step_ok, (speed - speed_mean) ** 2, 0.0).sum(axis=0) / np.maximum(n_steps, 1)
+    speed -= speed_mean
+    speed_var = np.einsum("tn,tn->n", speed * step_ok, speed) / np.maximum(n_steps, 1)
     n_valid = np.maximum(valid.sum(axis=0), 1)
     centre = p.sum(axis=0) / n_valid[:, None]
-    spread = np.where(valid, np.sum((p - centre) ** 2, axis=-1), 0.0).sum(axis=0) / n_valid
+    off_centre = p - centre
+    off_centre *= valid[..., None]
+    spread = np.einsum("tnk,tnk->n", off_centre, off_centre) / n_valid
     straightness = _net_displacement(p, valid) / np.maximum(step_len.sum(axis=0), _EPS)
     out = np.stack([speed_mean, np.sqrt(speed_var), np.sqrt(spread), np.clip(straightness, 0.0, 1.0)], axis=1)
     out[n_steps == 0] = 0.0

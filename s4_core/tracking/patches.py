@@ -22,15 +22,11 @@ def sample_patches(gray: np.ndarray, uv: np.ndarray, radius_px: int) -> np.ndarr
     if len(uv) == 0:
         return np.zeros((0, (2 * radius_px + 1) ** 2), np.float32)
     offsets = np.arange(-radius_px, radius_px + 1, dtype=np.float32)
-    du, dv = np.meshgrid(offsets, offsets)
-    grid = uv[:, None, :].astype(np.float32) + np.stack([du.ravel(), dv.ravel()], axis=1)[None]  # [N, P, 2]
+    uv = uv.astype(np.float32)
+    map_u = uv[:, :1] + np.tile(offsets, len(offsets))  # [N, P], row-major over the patch
+    map_v = uv[:, 1:] + np.repeat(offsets, len(offsets))
     return cv2.remap(
-        gray.astype(np.float32),
-        np.ascontiguousarray(grid[..., 0]),
-        np.ascontiguousarray(grid[..., 1]),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=float("nan"),
+        gray.astype(np.float32), map_u, map_v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan")
     )
 
 
