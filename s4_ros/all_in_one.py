@@ -27,6 +27,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+from s4_core.frames import Frame
 from s4_core.offsets import ClockOffset
 from s4_core.pipeline import PipelineConfig, PipelineUpdate, StreamingPipeline
 from s4_core.splat.model import SplatModelConfig
@@ -156,17 +157,22 @@ class AllInOneNode(RigNode):
             return
         deadline = time.monotonic() + self.config.work_period_s
         while time.monotonic() < deadline and (frame := self._queue.take()) is not None:
-            try:
-                updates = pipeline.add_frame(frame, train_splats=self._queue.pending() == 0)
-            except Exception as error:  # noqa: BLE001 (the live node outlives one failed step; see SurvivedErrors)
-                self._errors.record(error)
-                continue
-            for update in updates:
-                self._publish_update(update)
-                with self._lock:
-                    if self._pipeline is pipeline:  # not restarted meanwhile
-                        self._offsets = dict(update.offsets)
-                self._publish_offsets()  # at once: consumers should not wait a publish period
+            self._push(pipeline, [frame], train_splats=self._queue.pending() == 0)
+        self._push(pipeline, [], train_splats=True)  # collects an estimate that finished after the last frame
+
+    def _push(self, pipeline: StreamingPipeline, frames: list[Frame], train_splats: bool) -> None:
+        """Push ``frames`` and publish the updates that came back."""
+        try:
+            updates = pipeline.add_frames(frames, train_splats=train_splats)
+        except Exception as error:  # noqa: BLE001 (the live node outlives one failed step; see SurvivedErrors)
+            self._errors.record(error)
+            return
+        for update in updates:
+            self._publish_update(update)
+            with self._lock:
+                if self._pipeline is pipeline:  # not restarted meanwhile
+                    self._offsets = dict(update.offsets)
+            self._publish_offsets()  # at once: consumers should not wait a publish period
 
     def _start_pipeline(self) -> StreamingPipeline | None:
         """The pipeline, once every camera's calibration is known."""

@@ -4,6 +4,7 @@ frames pushed in batches (the cameras then track concurrently)."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -64,3 +65,21 @@ def test_frames_pushed_in_batches_give_the_updates_of_frames_pushed_one_by_one()
         if a.splats is not None:
             np.testing.assert_array_equal(a.splats.means, b.splats.means)
     assert single_updates[-1].splats is not None
+
+
+def test_an_estimate_still_running_after_the_last_frame_is_collected_by_an_empty_push():
+    """A live node pushes nothing when no frame comes; the estimate that ran meanwhile must not
+    wait for the next frame, nor come twice."""
+    world = SyntheticWorld(SynthConfig(num_cameras=2, duration_s=1.5, size_wh=(160, 120), offsets_s=(0.0, 0.0), drift_ppm=(0.0, 0.0)))
+    config = PipelineConfig(tracking=StreamingConfig(window_frames=None, window_s=2.0), reestimate_period_s=0.5)
+    pipeline = StreamingPipeline(config, {c.name: c for c in world.cameras}, "cam0")
+    frames = sorted((f for i in range(len(world.cameras)) for f in world.frames(i)), key=lambda f: f.stamp_ns)
+    reference = [f for f in frames if f.camera == "cam0"]
+    last = frames.index(reference[30])  # due: 1.0 s after the first estimate, two periods
+    updates = pipeline.add_frames(frames[: last + 1])
+    deadline = time.monotonic() + 120.0
+    while (not updates or updates[-1].stamp_ns != reference[30].stamp_ns) and time.monotonic() < deadline:
+        updates += pipeline.add_frames([])
+        time.sleep(0.01)
+    assert [u.stamp_ns for u in updates] == [reference[k].stamp_ns for k in (0, 15, 30)]
+    assert pipeline.finish() == [], "the last estimate covered the newest reference frame already"
