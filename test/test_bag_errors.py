@@ -6,6 +6,8 @@ directory is left beside it.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +119,23 @@ def test_bag_without_cameras_is_an_error(cli, tmp_path, capsys):
     bag = write_test_bag(tmp_path / "rec", {"/cam0/camera_info": (INFO, [info_message(1)])})
     assert cli(bag, "-o", tmp_path / "out") == 2
     assert "no camera" in capsys.readouterr().err
+    assert_nothing_left(tmp_path / "out")
+
+
+def test_a_full_disk_is_a_one_line_error_without_output(cli, tmp_path, capsys, monkeypatch):
+    bag = tmp_path / "rec"
+    write_bag(SyntheticWorld(SynthConfig(num_cameras=2, duration_s=0.4, size_wh=(24, 16))), bag, storage="mcap")
+    written = []
+
+    def write_until_full(self, connection, log_time_ns, data):
+        if len(written) == 5:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(log_time_ns)
+
+    monkeypatch.setattr(StagedBagWriter, "write", write_until_full)
+    assert cli(bag, "-o", tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("s4 sync-bag: error:") and os.strerror(errno.ENOSPC) in err
     assert_nothing_left(tmp_path / "out")
 
 

@@ -169,14 +169,17 @@ def sync_bag(
         survey = survey_recording(reader, _cameras(reader, options))
         reference = _reference_camera(survey, options.reference_camera)
         pipeline = pipeline_factory(dict(survey.calibration.cameras), reference)
-        with StagedBagWriter(out_path, storage) as writer:
-            run = _FirstPass(reader, writer, survey, reference, options.depth_pairing, on_progress)
-            run.stream(pipeline)
-            offsets = pipeline.offsets()
-            restamped = write_synced_topics(
-                reader, writer, survey.cameras, restampable(offsets), _progress_counter(reader, "restamp", on_progress)
-            )
-            writer.commit()
+        try:
+            with StagedBagWriter(out_path, storage) as writer:
+                run = _FirstPass(reader, writer, survey, reference, options.depth_pairing, on_progress)
+                run.stream(pipeline)
+                offsets = pipeline.offsets()
+                restamped = write_synced_topics(
+                    reader, writer, survey.cameras, restampable(offsets), _progress_counter(reader, "restamp", on_progress)
+                )
+                writer.commit()
+        except OSError as error:  # a full disk, a lost mount: the staged output is gone already
+            raise BagSyncError(f"syncing {in_path} into {out_path} failed: {error}") from None
         recording_s = _recording_s(reader)
     return BagSyncResult(
         out_path=out_path,

@@ -72,8 +72,11 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(summary_table(result))
-    if args.json is not None:
-        write_result_json(result, args.json)
-    if args.plot is not None:
-        plot_offsets(result.history, result.reference_camera, args.plot)
+    try:
+        if args.json is not None:
+            write_result_json(result, args.json)
+        if args.plot is not None:
+            plot_offsets(result.history, result.reference_camera, args.plot)
+    except OSError as error:  # the synced bag is complete; only a side file failed
+        raise UsageError(f"{result.out_path} is complete, but a result file could not be written: {error}") from None
     return 0
