@@ -109,7 +109,7 @@ def test_target_frames_are_built_once_per_window_and_follow_new_frames():
     assert cache.target_frames(history, max_frames=80) is first
     history.push(1_200_000_000, np.full((30, 40), 1.0, np.float32))
     again = cache.target_frames(history, max_frames=80)
-    assert again is not first and len(again.stamps_s) == 7 and np.all(again.nearest_depth_m[-1] == 1.0)
+    assert again is not first and len(again.stamps_s) == 7 and np.all(again.surface_m[-1, ..., 1] == 1.0)  # the nearest depth
 
 
 def test_a_snapshot_keeps_its_frames_and_background_while_the_history_slides_on():

@@ -144,16 +144,6 @@ class _TargetFrames:
     surface_m: np.ndarray  # [I, h, w, 2]: depth, and smallest valid depth of the neighbourhood (inf if none)
     history: DepthHistory
 
-    @property
-    def depth_m(self) -> np.ndarray:
-        """[I, h, w]: A's depth (NaN where invalid)."""
-        return self.surface_m[..., 0]
-
-    @property
-    def nearest_depth_m(self) -> np.ndarray:
-        """[I, h, w]: smallest valid depth of each pixel's neighbourhood (inf if none)."""
-        return self.surface_m[..., 1]
-
 
 def offset_by_depth_consistency(
     tracks_b: TrackSet,
@@ -335,7 +325,8 @@ def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.n
     model = target.history.model
     (fx, skew, cx), (_, fy, cy) = model.K[:2].tolist()  # Python floats keep the arithmetic in float32
     with np.errstate(divide="ignore", invalid="ignore"):
-        u, v = np.rint(fx * (x / z) + skew * (y / z) + cx), np.rint(fy * (y / z) + cy)
+        xn, yn = x / z, y / z  # normalized image coordinates
+        u, v = np.rint(fx * xn + skew * yn + cx), np.rint(fy * yn + cy)
         in_image = (z > 1e-9) & (u >= 0) & (u < model.width) & (v >= 0) & (v < model.height)
     front = np.flatnonzero(in_image)
     pixel = (image[pair[front]] * model.height + v[front].astype(np.int64)) * model.width + u[front].astype(np.int64)
