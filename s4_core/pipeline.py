@@ -32,7 +32,7 @@ from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
 from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
-from s4_core.threads import driver_thread, shared_pool, single_threaded_blas
+from s4_core.threads import driver_thread, shared_pool
 from s4_core.tracking.input_gate import FrameVerdict
 from s4_core.tracking.streaming import StreamingConfig, StreamingTracker
 from s4_core.tracks import TrackSet
@@ -208,13 +208,12 @@ class StreamingPipeline:
             raise ValueError(f"frame from unknown camera {unknown[0]!r}; rig is {sorted(self._trackers)}")
         updates: list[PipelineUpdate] = []
         segment: list[Frame] = []
-        with single_threaded_blas():
-            for frame in frames:
-                segment.append(frame)
-                if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
-                    self._add_segment(segment, train_splats, updates)
-                    segment = []
-            self._add_segment(segment, train_splats, updates)
+        for frame in frames:
+            segment.append(frame)
+            if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
+                self._add_segment(segment, train_splats, updates)
+                segment = []
+        self._add_segment(segment, train_splats, updates)
         return updates
 
     def _add_segment(self, frames: list[Frame], train_splats: bool, updates: list[PipelineUpdate]) -> None:
@@ -272,16 +271,15 @@ class StreamingPipeline:
         """Wait for the running estimate and run a last one over the final windows (end of a
         recording); their updates."""
         updates = []
-        with single_threaded_blas():
-            if self._running is not None:
-                updates.append(self._finish_estimate())
-            self._train_held_frames()
-            ref_stamps = self._trackers[self.reference_camera].window_tracks().stamps_ns
-            if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
-                return updates
-            self._sync.force_next_estimate()
-            self._running = self._start_estimate(int(ref_stamps[-1]))
+        if self._running is not None:
             updates.append(self._finish_estimate())
+        self._train_held_frames()
+        ref_stamps = self._trackers[self.reference_camera].window_tracks().stamps_ns
+        if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
+            return updates
+        self._sync.force_next_estimate()
+        self._running = self._start_estimate(int(ref_stamps[-1]))
+        updates.append(self._finish_estimate())
         return updates
 
     def offsets(self) -> dict[str, ClockOffset]:

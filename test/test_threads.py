@@ -1,10 +1,14 @@
-"""s4's shared thread pool."""
+"""s4's shared thread pool and its BLAS setting."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+
+import numpy as np  # noqa: F401 (loads the BLAS library the test limits)
+import pytest
+from threadpoolctl import threadpool_info
 
 from s4_core.threads import shared_pool
 
@@ -21,3 +25,13 @@ def test_the_pool_works_in_a_forked_child_too():
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0, "the child hung or failed on the pool"
+
+
+
+def test_the_pool_runs_with_a_single_threaded_blas():
+    """s4's threads would over-subscribe the cores under a multi-threaded BLAS; the count must
+    hold for work that outlives the call that started it, so it is set for the process."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: BLAS is single-threaded anyway")
+    shared_pool()
+    assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}

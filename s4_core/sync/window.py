@@ -23,7 +23,7 @@ from s4_core.matching.fgw import FgwMatchConfig, match_tracks_fgw
 from s4_core.sync.clock_filter import OffsetMeasurement
 from s4_core.sync.graph import GraphSolveConfig, solve_offsets_on_pair_graph
 from s4_core.sync.pair import PairOffset, PairSyncConfig, estimate_pair_offset
-from s4_core.threads import shared_pool, single_threaded_blas
+from s4_core.threads import shared_pool
 from s4_core.tracks import TrackSet
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,8 @@ def estimate_window_offsets(
         a, b = pair
         return _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, cache)
 
-    with single_threaded_blas():
-        run = shared_pool().map if config.parallel else map
-        timed = list(run(time_pair, itertools.combinations(names, 2)))
+    run = shared_pool().map if config.parallel else map
+    timed = list(run(time_pair, itertools.combinations(names, 2)))
     pairs = [pair for pair, _ in timed]
     for p in pairs:
         log.debug("pair %s-%s: %s", p.cam_a, p.cam_b, f"{p.offset_s:.6f} s" if p.ok else p.reason)
