@@ -47,9 +47,9 @@ class RosLogHandler(logging.Handler):
 def spin_nodes(nodes: Sequence[Node]) -> None:
     """Spin ``nodes`` on one single-threaded executor until the context shuts down.
 
-    s4_core's INFO and above go to the first node's ROS logger. A signal shuts the context down
-    from another thread; if that lands while the executor builds its wait set, rcl reports an
-    invalid context. That is a normal stop, not an error.
+    s4_core's INFO and above go to the first node's ROS logger. A signal or a failed work step
+    shuts the context down from another thread; if that lands before or while the executor
+    builds its wait set, rcl reports an invalid context. That is a normal stop, not an error.
 
     Raises:
         Exception: the error that stopped a node's work thread (after the executor stopped).
@@ -58,12 +58,14 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
     core_log.setLevel(logging.INFO)
     handler = RosLogHandler(nodes[0])
     core_log.addHandler(handler)
-    executor = SingleThreadedExecutor()
-    for node in nodes:
-        executor.add_node(node)
     working = [node for node in nodes if isinstance(node, WorkingNode)]
+    executor = None
     try:
-        executor.spin()
+        if rclpy.ok():  # else a work step failed already (raised below)
+            executor = SingleThreadedExecutor()  # in the try: the context may shut down meanwhile
+            for node in nodes:
+                executor.add_node(node)
+            executor.spin()
     except ExternalShutdownException:
         pass  # the context was shut down (a signal, or a failed work step: raised below)
     except RCLError:
@@ -73,7 +75,8 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
         core_log.removeHandler(handler)
         for node in working:
             node.stop_work()
-        executor.shutdown()
+        if executor is not None:
+            executor.shutdown()
         if rclpy.ok():
             for node in nodes:
                 node.destroy_node()

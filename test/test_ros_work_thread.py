@@ -64,6 +64,23 @@ def test_a_failing_step_stops_the_node_and_spin_raises_it(ros_env):
         assert not rclpy.ok(), "the context must be shut down, as after an executor callback error"
 
 
+def test_a_step_that_fails_before_spinning_starts_is_raised_by_spin_too(ros_env):
+    """The work thread starts with the node; its first step may fail before the executor exists."""
+
+    def fail() -> None:
+        raise RuntimeError("matcher exploded")
+
+    with rclpy.init():
+        node = WorkingNode("work_early_failure")
+        node.start_work([WorkStep(0.05, fail)])
+        deadline = time.monotonic() + 10.0
+        while rclpy.ok() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not rclpy.ok(), "the failed step shuts the context down"
+        with pytest.raises(RuntimeError, match="matcher exploded"):
+            spin_nodes([node])
+
+
 def test_core_log_records_of_every_level_reach_the_node_log(ros_env, capfd):
     """rclpy refuses two severities from one logging call site; the handler must not hit that."""
     from s4_ros.executors import RosLogHandler
