@@ -50,13 +50,15 @@ def test_steps_run_at_their_periods_one_at_a_time(ros_env):
     assert max(abs(d - 0.05) for d in map(float.__sub__, probe.calls["fast"][1:], probe.calls["fast"][:-1])) < 0.5
 
 
-def test_a_failing_step_stops_the_node_and_spin_raises_it(ros_env):
-    def fail() -> None:
-        raise RuntimeError("matcher exploded")
+def _explode() -> None:
+    """A work step that always fails."""
+    raise RuntimeError("matcher exploded")
 
+
+def test_a_failing_step_stops_the_node_and_spin_raises_it(ros_env):
     with rclpy.init():
         node = WorkingNode("work_failure")
-        node.start_work([WorkStep(0.05, fail)])
+        node.start_work([WorkStep(0.05, _explode)])
         started = time.monotonic()
         with pytest.raises(RuntimeError, match="matcher exploded"):
             spin_nodes([node])
@@ -66,13 +68,9 @@ def test_a_failing_step_stops_the_node_and_spin_raises_it(ros_env):
 
 def test_a_step_that_fails_before_spinning_starts_is_raised_by_spin_too(ros_env):
     """The work thread starts with the node; its first step may fail before the executor exists."""
-
-    def fail() -> None:
-        raise RuntimeError("matcher exploded")
-
     with rclpy.init():
         node = WorkingNode("work_early_failure")
-        node.start_work([WorkStep(0.05, fail)])
+        node.start_work([WorkStep(0.05, _explode)])
         deadline = time.monotonic() + 10.0
         while rclpy.ok() and time.monotonic() < deadline:
             time.sleep(0.01)
