@@ -15,7 +15,8 @@ from s4_core.splat.adam_state import NamedAdam
 from s4_core.splat.appearance import IDENTITY_AFFINE, apply_colour_affine, fit_colour_affine
 from s4_core.splat.bound_gaussians import PARAM_NAMES, BoundGaussians, bind_to_nearest_nodes
 from s4_core.splat.densify import DensifyConfig, GradientAccumulator, densify_and_prune
-from s4_core.splat.model import SplatModel, SplatModelConfig, farthest_point_sample
+from s4_core.splat.model import SplatModel, SplatModelConfig
+from s4_core.splat.node_selection import farthest_point_sample, motion_aware_sample
 from s4_core.splat.render import render
 
 torch.set_num_threads(1)  # tiny tensors: threads only add contention
@@ -65,6 +66,51 @@ def test_binding_weights_sum_to_one_and_initial_means_are_exact() -> None:
 def test_farthest_point_sample_spreads() -> None:
     points = torch.tensor([[0.0, 0, 0], [0.1, 0, 0], [5.0, 0, 0], [5.1, 0, 0], [10.0, 0, 0]])
     assert sorted(farthest_point_sample(points, 3).tolist()) == [0, 2, 4]
+
+
+def _room_and_spinning_ball(times_s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Trajectories [N, S, 3]: a static 4x4 m floor of 400 points and a 0.3 m ball of 100 points
+    spinning at 1 rev/s at its centre; and the mask [N] of the ball's points."""
+    generator = torch.Generator().manual_seed(0)
+    floor = torch.cat([4.0 * torch.rand(400, 2, generator=generator) - 2.0, torch.zeros(400, 1)], 1)
+    ball = torch.nn.functional.normalize(torch.randn(100, 3, generator=generator), dim=1) * 0.3
+    angle = 2 * torch.pi * times_s  # [S]
+    c, s_ = torch.cos(angle)[None], torch.sin(angle)[None]
+    spun = torch.stack([c * ball[:, :1] - s_ * ball[:, 1:2], s_ * ball[:, :1] + c * ball[:, 1:2], ball[:, 2:].expand(-1, len(times_s))], -1)
+    centre = torch.tensor([0.5, 0.5, 1.0])
+    trajectories = torch.cat([floor[:, None].expand(-1, len(times_s), 3), centre + spun], 0)
+    return trajectories, torch.cat([torch.zeros(400, dtype=torch.bool), torch.ones(100, dtype=torch.bool)])
+
+
+def _motion_error_m(trajectories: torch.Tensor, nodes: torch.Tensor, neighbours: int) -> torch.Tensor:
+    """Worst displacement error [N] of each trajectory as the blend of its nearest nodes."""
+    points, displacement = trajectories[:, -1], trajectories - trajectories[:, -1:]
+    ids, weights = bind_to_nearest_nodes(points, points[nodes], neighbours)
+    blended = (weights[..., None, None] * displacement[nodes][ids]).sum(1)
+    return (displacement - blended).norm(dim=-1).max(dim=1).values
+
+
+def test_motion_aware_nodes_follow_a_spinning_ball_that_even_spread_nodes_blur() -> None:
+    trajectories, on_ball = _room_and_spinning_ball(torch.linspace(0.0, 0.5, 16))
+    spread = farthest_point_sample(trajectories[:, -1], 40)
+    aware = motion_aware_sample(trajectories, 40, 4, coverage_share=0.5, tolerance_m=0.005)
+    assert len(set(aware.tolist())) == 40
+    assert int(on_ball[spread].sum()) <= 4 < 15 <= int(on_ball[aware].sum())
+    # the ball's points sweep up to 0.6 m; the blend of motion-aware nodes follows them closely
+    spread_error, aware_error = _motion_error_m(trajectories, spread, 4), _motion_error_m(trajectories, aware, 4)
+    assert float(spread_error[on_ball].median()) > 0.2
+    assert float(aware_error[on_ball].median()) < 0.5 * float(spread_error[on_ball].median())
+    # coverage is kept: no floor point is much farther from a node than with even spreading
+    def coverage_m(nodes: torch.Tensor) -> float:
+        return float(torch.cdist(trajectories[:, -1], trajectories[nodes, -1]).min(1).values.max())
+
+    assert coverage_m(aware) < 2.0 * coverage_m(spread)
+
+
+def test_motion_aware_nodes_on_a_static_scene_are_farthest_point_samples() -> None:
+    trajectories, _ = _room_and_spinning_ball(torch.zeros(4))  # nothing moves
+    aware = motion_aware_sample(trajectories, 30, 4, coverage_share=0.5, tolerance_m=0.005)
+    assert aware.tolist() == farthest_point_sample(trajectories[:, -1], 30).tolist()
 
 
 def test_densify_clones_splits_prunes_within_cap_and_keeps_moments_aligned() -> None:
