@@ -113,6 +113,18 @@ def test_motion_aware_nodes_on_a_static_scene_are_farthest_point_samples() -> No
     assert aware.tolist() == farthest_point_sample(trajectories[:, -1], 30).tolist()
 
 
+def test_a_frame_that_sees_no_gaussian_is_scored_but_changes_nothing() -> None:
+    model = _truth_model(SplatModelConfig(steps_per_frame=1))
+    camera = _cameras()[1]
+    away = PinholeCamera(camera.name, W, H, camera.K, look_at(np.array([0.0, 3.0, 0.0]), np.array([0.0, 6.0, 0.0])))
+    before = {name: p.detach().clone() for name, p in model.gaussians.params.items()}
+    frame = Frame(away.name, seconds_to_ns(100.3), np.full((H, W, 3), 128, np.uint8))
+    report = model.add_frame(frame, away, ClockModel())  # cam1 has a learnable colour response
+    assert report.losses[0] > 0.4 and model.step_count == 0
+    for name, value in model.gaussians.params.items():
+        torch.testing.assert_close(value.detach(), before[name])
+
+
 def test_densify_clones_splits_prunes_within_cap_and_keeps_moments_aligned() -> None:
     points = torch.randn(6, 3)
     scales = torch.tensor([0.01, 0.01, 0.2, 0.2, 0.01, 0.01])

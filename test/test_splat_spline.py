@@ -62,7 +62,7 @@ def test_fit_ignores_missing_samples() -> None:
         torch.testing.assert_close(fitted[node], truth, rtol=0, atol=1e-4)
 
 
-def test_sliding_keeps_old_segments_extends_linearly_and_bounds_size() -> None:
+def test_sliding_keeps_old_segments_continues_the_motion_and_bounds_size() -> None:
     dt, start = 0.1, -0.1
     control, a, v = _linear_control(4, 6, dt, start)
     scaffold = MotionScaffold(control.float(), grid_start_s=start, dt_s=dt, max_control_points=8)
@@ -73,11 +73,22 @@ def test_sliding_keeps_old_segments_extends_linearly_and_bounds_size() -> None:
     assert scaffold.num_control_points == 8
     assert scaffold.supported_interval_s[1] >= 0.55 - 1e-9
     torch.testing.assert_close(scaffold.positions(t_mid).detach(), before)
-    t_head = torch.tensor([0.5])
-    expected = (a + v * 0.5).float()[:, None]
-    torch.testing.assert_close(scaffold.positions(t_head).detach(), expected, rtol=0, atol=1e-5)
+    last, step = control[:, -1].float(), (v * dt).float()  # the fitted motion moves one step per knot
+    for k, reach in enumerate((0.5, 0.75, 0.875)):  # each new step half the previous one
+        torch.testing.assert_close(scaffold.control[:, 5 + k].detach(), last + reach * step, rtol=0, atol=1e-5)
     assert scaffold.control.requires_grad and scaffold.control.is_leaf
     assert np.isclose(scaffold.grid_start_s, start + dt)
+
+
+def test_a_node_that_nothing_constrains_comes_to_rest_when_the_window_slides_on() -> None:
+    dt, start = 0.1, -0.1
+    control, _, v = _linear_control(4, 6, dt, start)  # nodes in random uniform motion
+    scaffold = MotionScaffold(control.float(), grid_start_s=start, dt_s=dt, max_control_points=8)
+    last = scaffold.control[:, -1].detach().clone()
+    for k in range(1, 101):  # 10 s of frames, no optimization step in between
+        scaffold.slide_to_cover(0.3 + 0.1 * k)
+    travel = (scaffold.positions(torch.tensor([10.3])).detach()[:, 0] - last).norm(dim=-1)
+    assert torch.all(travel <= (v * dt).float().norm(dim=-1) + 1e-5)  # at most one more step, not 100
 
 
 def test_slide_remap_moves_moments_with_the_control_points() -> None:

@@ -250,8 +250,8 @@ class SplatModel:
         out = self._render_at(target.camera, t_s)
         out.means2d.retain_grad()
         loss = (self._camera_response(target.camera_name, out.rgb) - target.image).abs().mean()
-        if not loss.requires_grad:  # no Gaussian in view: nothing to learn from this frame
-            return float(loss)
+        if not bool((out.radii > 0).any()):  # no Gaussian in view: nothing to learn from this frame
+            return float(loss.detach())
         loss.backward()
         self.grads.add(out.means2d.grad, out.radii, target.camera.width, target.camera.height)
         self.adam.step()
