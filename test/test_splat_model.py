@@ -107,6 +107,23 @@ def test_motion_aware_nodes_follow_a_spinning_ball_that_even_spread_nodes_blur()
     assert coverage_m(aware) < 2.0 * coverage_m(spread)
 
 
+def test_a_point_blends_only_nodes_that_move_like_its_nearest() -> None:
+    # two static nodes on the floor and two on a body passing just above it
+    nodes = torch.tensor([[0.0, 0, 0], [1.0, 0, 0], [0.3, 0, 0.2], [0.6, 0, 0.2]])
+    sweep = torch.linspace(-1.0, 0.0, 8)[:, None] * torch.tensor([1.0, 0, 0])  # the body arrives along x
+    motion = torch.stack([torch.zeros(8, 3), torch.zeros(8, 3), sweep, sweep])  # [4, 8, 3]
+    points = torch.tensor([[0.1, 0, 0.05], [0.45, 0, 0.25]])  # floor, body
+    ids, weights = bind_to_nearest_nodes(points, nodes, 3)
+    assert weights[0][ids[0] >= 2].sum() > 0.2  # spatially, the floor point takes the body's motion
+    ids, weights = bind_to_nearest_nodes(points, nodes, 3, motion, tolerance_m=0.01)
+    torch.testing.assert_close(weights.sum(1), torch.ones(2))
+    assert set(ids[0][weights[0] > 0].tolist()) == {0, 1}  # floor: static nodes only
+    assert set(ids[1][weights[1] > 0].tolist()) == {2, 3}  # body: body nodes only
+    blended = (weights[..., None, None] * motion[ids]).sum(1)
+    torch.testing.assert_close(blended[0], torch.zeros(8, 3))
+    torch.testing.assert_close(blended[1], sweep)
+
+
 def test_motion_aware_nodes_on_a_static_scene_are_farthest_point_samples() -> None:
     trajectories, _ = _room_and_spinning_ball(torch.zeros(4))  # nothing moves
     aware = motion_aware_sample(trajectories, 30, 4, coverage_share=0.5, tolerance_m=0.005)

@@ -3,7 +3,8 @@
 A Gaussian's centre at time t is the weighted blend of its k nearest scaffold nodes' positions
 at t plus a learned local offset: ``mu(t) = sum_j w_j node_j(t) + offset``. The binding (node
 ids, weights) is fixed when the Gaussian is created, from distances at the time it was created,
-so the blend is a fixed linear map and cheap to differentiate. Nodes carry translation only:
+so the blend is a fixed linear map and cheap to differentiate. Given how the nodes move, only
+nodes that move alike are blended (:func:`bind_to_nearest_nodes`). Nodes carry translation only:
 rigid rotation of a neighbourhood is approximated by its nodes' differing translations.
 
 Parameters are stored unconstrained (log scales, logit opacities and colours, unnormalized
@@ -46,9 +47,11 @@ class BoundGaussians:
         neighbours: int,
         scale_m: Tensor,  # [G] initial isotropic standard deviation
         opacity: float,
+        node_motion: Tensor | None = None,  # [Nn, S, 3] node displacements, see bind_to_nearest_nodes
+        motion_tolerance_m: float = 0.0,
     ) -> "BoundGaussians":
         """Bind points to their nearest nodes; offsets make ``mu`` equal the points exactly."""
-        node_ids, node_weights = bind_to_nearest_nodes(points, node_positions, neighbours)
+        node_ids, node_weights = bind_to_nearest_nodes(points, node_positions, neighbours, node_motion, motion_tolerance_m)
         blend = (node_weights[..., None] * node_positions[node_ids]).sum(1)
         g = points.shape[0]
         eps = 1e-4
@@ -102,15 +105,38 @@ class BoundGaussians:
         self.node_weights = torch.cat([self.node_weights[keep], appended_weights], dim=0)
 
 
-def bind_to_nearest_nodes(points: Tensor, node_positions: Tensor, neighbours: int) -> tuple[Tensor, Tensor]:
+def bind_to_nearest_nodes(
+    points: Tensor, node_positions: Tensor, neighbours: int, node_motion: Tensor | None = None, tolerance_m: float = 0.0
+) -> tuple[Tensor, Tensor]:
     """k nearest nodes [G, k] and Gaussian-kernel weights [G, k] summing to 1.
 
     The kernel width is each point's distance to its k-th nearest node, so weights fall off
     smoothly across the neighbourhood whatever the local node density.
+
+    With ``node_motion`` (each node's displacement [Nn, S, 3] over the window, relative to now),
+    a point blends only nodes that move like its nearest one (within ``tolerance_m`` at every
+    time): the floor next to a moving body would otherwise take part of the body's motion. Slots
+    with no such node repeat the nearest one at zero weight.
     """
     k = min(neighbours, node_positions.shape[0])
     distances = torch.cdist(points.detach(), node_positions.detach())
-    nearest_d, nearest_ids = torch.topk(distances, k, dim=1, largest=False)
-    width = torch.clamp(nearest_d[:, -1:], min=1e-6)
-    weights = torch.softmax(-0.5 * (nearest_d / width) ** 2, dim=1)
-    return nearest_ids, weights
+    if node_motion is None:
+        nearest_d, nearest_ids = torch.topk(distances, k, dim=1, largest=False)
+        return nearest_ids, _kernel_weights(nearest_d, torch.ones_like(nearest_d, dtype=torch.bool))
+    # k alike nodes are looked for among the 4k nearest (farther ones would barely weigh anyway)
+    candidates_d, candidates = torch.topk(distances, min(4 * k, node_positions.shape[0]), dim=1, largest=False)
+    motion = node_motion.detach()
+    differs_m = (motion[candidates] - motion[candidates[:, :1]]).norm(dim=-1).amax(dim=-1)  # [G, C]
+    alike = differs_m <= tolerance_m
+    rank = torch.where(alike, torch.arange(candidates.shape[1]), candidates.shape[1])  # alike first, by distance
+    order = torch.argsort(rank, dim=1, stable=True)[:, :k]
+    used = torch.gather(alike, 1, order)
+    ids = torch.where(used, torch.gather(candidates, 1, order), candidates[:, :1])
+    return ids, _kernel_weights(torch.gather(candidates_d, 1, order), used)
+
+
+def _kernel_weights(nearest_d: Tensor, used: Tensor) -> Tensor:
+    """Weights [G, k] of the used slots, a Gaussian kernel as wide as the farthest used one."""
+    width = torch.clamp(torch.where(used, nearest_d, 0.0).amax(dim=1, keepdim=True), min=1e-6)
+    logits = torch.where(used, -0.5 * (nearest_d / width) ** 2, -torch.inf)
+    return torch.softmax(logits, dim=1)

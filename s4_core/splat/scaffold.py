@@ -101,6 +101,14 @@ class MotionScaffold:
         """Node positions [N, S, 3] at times [S]."""
         return spline.evaluate(self.control, self.grid_time(t_s))
 
+    def displacements(self, t_s: float, count: int) -> Tensor:
+        """Node displacements [N, count, 3] at ``count`` times spread over the supported
+        interval, relative to the nodes' positions at ``t_s``: how each node moves."""
+        start, end = self.supported_interval_s
+        times = torch.cat([torch.linspace(start, end, count), torch.tensor([t_s], dtype=torch.float32)])
+        positions = self.positions(times).detach()
+        return positions[:, :-1] - positions[:, -1:]
+
     def velocities(self, t_s: Tensor) -> Tensor:
         """Node velocities [N, S, 3], metres per second, at times [S]."""
         return spline.evaluate(self.control, self.grid_time(t_s), derivative=1) / self.dt_s
