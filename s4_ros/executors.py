@@ -9,13 +9,15 @@ callback (why that matters: :mod:`s4_ros.work_thread`).
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
-from rclpy._rclpy_pybind11 import RCLError  # rcl's error type; rclpy has no public alias
+from rclpy._rclpy_pybind11 import InvalidHandle, RCLError  # rcl's error types; rclpy has no public aliases
 
 from s4_ros.work_thread import WorkingNode
 
@@ -65,6 +67,7 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
             executor = SingleThreadedExecutor()  # in the try: the context may shut down meanwhile
             for node in nodes:
                 executor.add_node(node)
+            _wake_on_shutdown(executor)
             executor.spin()
     except ExternalShutdownException:
         pass  # the context was shut down (a signal, or a failed work step: raised below)
@@ -83,6 +86,29 @@ def spin_nodes(nodes: Sequence[Node]) -> None:
     for node in working:
         if node.work_error is not None:
             raise node.work_error
+
+
+def _wake_on_shutdown(executor: SingleThreadedExecutor, poll_s: float = 0.5) -> None:
+    """Wake ``executor`` once the default context is shut down, however that happened.
+
+    rclpy's SIGINT/SIGTERM handler triggers the executors' signal guard and then shuts the
+    contexts down in C, without the Python on-shutdown callbacks that wake an executor. When the
+    executor handles the guard before the shutdown lands, it finds the context still valid and
+    waits again, with no timeout and nothing left to wake it: the node never exits (a tracker
+    hung on SIGTERM in CI that way). A daemon thread that checks the context every ``poll_s``
+    closes that gap without putting a timeout (and its per-wait timer) on every spin.
+    """
+    context = rclpy.get_default_context()
+
+    def watch() -> None:
+        while context.ok():
+            time.sleep(poll_s)
+        try:
+            executor.wake()
+        except (RCLError, InvalidHandle):
+            pass  # the executor is gone already: nothing waits
+
+    threading.Thread(target=watch, name="s4-shutdown-watch", daemon=True).start()
 
 
 def run_node(make_node: Callable[[], Node], args: list[str] | None = None) -> None:

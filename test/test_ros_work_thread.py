@@ -98,3 +98,21 @@ def test_core_log_records_of_every_level_reach_the_node_log(ros_env, capfd):
     err = capfd.readouterr().err
     assert "s4_core.probe: first a warning" in err and "s4_core.probe: then an error" in err
     assert "s4_core.probe: and a warning again" in err and "severity cannot be changed" not in err
+
+
+def test_spin_ends_when_a_signal_shuts_the_context_down_behind_the_executors_back(ros_env):
+    """rclpy's signal handler shuts the context down in C, without the Python on-shutdown
+    callbacks that wake an executor: if that lands after the executor woke for the signal and
+    went back to waiting, nothing wakes it again (a tracker hung on SIGTERM in CI that way)."""
+    rclpy.init()
+    try:
+        node = rclpy.create_node("signal_probe")
+        spinner = threading.Thread(target=spin_nodes, args=([node],), daemon=True)
+        spinner.start()
+        time.sleep(0.5)  # the executor is waiting, with no timeout
+        context = rclpy.get_default_context()
+        context.handle.shutdown()  # what the signal handler does: no on-shutdown callbacks
+        spinner.join(timeout=5.0)
+        assert not spinner.is_alive(), "spin_nodes still waits on a shut-down context"
+    finally:
+        rclpy.try_shutdown()
