@@ -181,3 +181,39 @@ def test_with_a_known_offset_every_track_seen_by_both_cameras_is_matched():
     b = tracks("b", t_b, np.concatenate([only_b, common_b], axis=1), 100 + np.arange(30 + shared))
     corr = match_tracks_fgw(a, b, offset_hint_s=offset_s)
     assert sorted(zip(corr.ids_a.tolist(), corr.ids_b.tolist())) == [(k, 130 + k) for k in range(shared)]
+
+
+def _wheel(name: str, stamps_s: np.ndarray, capture_s: np.ndarray, phases: np.ndarray, seen: np.ndarray):
+    """Points at ``phases`` on a 0.5-m wheel speeding up (a quarter turn per second at first,
+    then faster: no period to alias the offset), seen at ``seen`` [T, N]."""
+    from s4_core.tracks import TrackSet
+
+    turns = capture_s / 4.0 + capture_s**2 / 40.0
+    angle = 2 * np.pi * turns[:, None] + phases[None, :]
+    xyz = np.stack([0.5 * np.cos(angle), 0.5 * np.sin(angle), np.full_like(angle, 3.0)], axis=-1).astype(np.float32)
+    T, N = seen.shape
+    return TrackSet(name, np.arange(N), np.round(stamps_s * 1e9).astype(np.int64), np.zeros((T, N, 2), np.float32),
+                    seen, xyz, np.zeros((N, 1), np.float32), np.ones((T, N), np.float32), "world")  # fmt: skip
+
+
+def test_offset_consistency_drops_same_path_neighbours_and_keeps_unseen_matches():
+    """On a turning wheel every point follows the same circle, so before the offset is known a
+    match to a neighbour on it looks right at *some* offset; only at the one offset most
+    matches share is it seen to be wrong. A match whose cameras never see its point at common
+    instants (A sees it early, B late, the offset moves them apart) has no evidence and stays."""
+    from s4_core.matching.aligned_distance import offset_consistent_matches
+
+    N, offset_s = 16, 1.3
+    phases = np.linspace(0, 2 * np.pi, N, endpoint=False)
+    stamps_a, stamps_b = np.arange(240) / 30.0, np.arange(200) / 25.0
+    seen_a, seen_b = np.ones((240, N), bool), np.ones((200, N), bool)
+    seen_a[120:, 15], seen_b[:140, 15] = False, False  # point 15 is seen by A at 0-4 s, by B at 4.3-6.7 s
+    a = _wheel("a", stamps_a, stamps_a, phases, seen_a)
+    b = _wheel("b", stamps_b, stamps_b - offset_s, phases, seen_b)
+    index_a = np.arange(N)
+    index_b = index_a.copy()
+    index_b[[2, 7, 11]] = [3, 9, 12]  # same circle, other phase: each right at some other offset for a while
+    keep = offset_consistent_matches(a, index_a, b, index_b, tolerance_m=0.06, min_support=4)
+    assert keep.tolist() == [i not in (2, 7, 11) for i in range(N)]
+    # Too few matches agree on any offset to call a consensus: nothing is dropped.
+    assert offset_consistent_matches(a, index_a, b, index_b, tolerance_m=0.06, min_support=N).all()

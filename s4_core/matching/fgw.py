@@ -13,11 +13,13 @@ are matched when both sides have enough of them: static tracks carry no timing.
 Partial visibility: by default the plan is the exact *balanced* FGW (``ot.gromov.
 fused_gromov_wasserstein``, 0.1 s at 500x500), and tracks the other camera does not see are
 removed afterwards by three filters: mutual argmax, plan mass relative to the row/column mass,
-and (3D) consistency of distances to the other matches; with a known offset in a shared world
-frame, tracks without a counterpart within the tolerance are gated out before the transport, so
-they do not take the mass of those with one. ``partial_mass`` switches to POT's
-exact partial FGW, which transports only that fraction of the mass; it is the principled
-formulation for small overlaps but ~7x slower at 500 tracks, so it is an option, not the default.
+and (3D) consistency of distances to the other matches; in a shared world frame without an
+offset, a fourth drops the matches that contradict the offset most matches agree on. With a
+known offset in a shared world frame, tracks without a counterpart within the tolerance are
+gated out before the transport, so they do not take the mass of those with one.
+``partial_mass`` switches to POT's exact partial FGW, which transports only that fraction of
+the mass; it is the principled formulation for small overlaps but ~7x slower at 500 tracks, so
+it is an option, not the default.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import ot
 from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
-from s4_core.matching.aligned_distance import time_aligned_distance
+from s4_core.matching.aligned_distance import offset_consistent_matches, time_aligned_distance
 from s4_core.matching.epipolar import fundamental_matrix, sampson_distance_px
 from s4_core.matching.track_geometry import (
     common_stamp_masks,
@@ -80,7 +82,9 @@ class FgwMatchConfig:
         aligned_tolerance_m: with an offset hint in a shared world frame, the tracking error
             scale of the time-aligned distance (it then dominates the feature cost); only
             tracks with a counterpart within twice this enter the transport, and a match is
-            kept only when its aligned distance is within twice this.
+            kept only when its aligned distance is within twice this. Without a hint, twice
+            this is the distance within which a match supports an offset in the offset
+            consistency check.
     """
 
     structure_weight: float = 0.5
@@ -171,6 +175,9 @@ def match_tracks_fgw(
     elif use_3d and len(rows) >= config.min_matches:
         keep = _distance_consistent(side_a.raw_dist[np.ix_(rows, rows)], side_b.raw_dist[np.ix_(cols, cols)] * ratio,
                                     config.max_distance_inconsistency, config.consistency_neighbours)
+        if shared_frame:
+            keep &= offset_consistent_matches(a, side_a.index[rows], b, side_b.index[cols],
+                                              2.0 * config.aligned_tolerance_m, config.min_matches)
         rows, cols, weight = rows[keep], cols[keep], weight[keep]
     elif not use_3d and cameras is not None and len(rows) >= config.min_matches:
         keep = _epipolar_inliers(fundamental_matrix(*cameras), side_a.mean[rows], side_b.mean[cols])
