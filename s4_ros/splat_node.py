@@ -82,7 +82,7 @@ PARAMETER_GROUPS = (
         ranges={"window_s": (0.1, 60.0), "knot_spacing_s": (0.005, 10.0), "max_nodes": (1, 100000), "neighbours": (1, 32),
                 "steps_per_frame": (0, 1000), "max_frames_per_camera": (1, 1000), "initial_opacity": (0.001, 0.999),
                 "max_offset_delta_s": (0.0, 1.0), "densify.max_gaussians": (1, 10_000_000), "node_coverage_share": (0.0, 1.0),
-                "node_motion_tolerance_m": (0.0, 10.0)},
+                "node_motion_tolerance_m": (0.0, 10.0), "surfel_max_stretch": (1.0, 100.0), "surfel_thickness": (0.001, 10.0)},
     ),  # fmt: skip
 )
 

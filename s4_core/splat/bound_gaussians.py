@@ -45,10 +45,11 @@ class BoundGaussians:
         colours: Tensor,  # [G, 3] in [0, 1]
         node_positions: Tensor,  # [Nn, 3] node positions at the same time
         neighbours: int,
-        scale_m: Tensor,  # [G] initial isotropic standard deviation
+        scale_m: Tensor,  # [G] initial isotropic standard deviation, or [G, 3] along the axes of quats
         opacity: float,
         node_motion: Tensor | None = None,  # [Nn, S, 3] node displacements, see bind_to_nearest_nodes
         motion_tolerance_m: float = 0.0,
+        quats: Tensor | None = None,  # [G, 4] wxyz initial orientations (identity when None)
     ) -> "BoundGaussians":
         """Bind points to their nearest nodes; offsets make ``mu`` equal the points exactly."""
         node_ids, node_weights = bind_to_nearest_nodes(points, node_positions, neighbours, node_motion, motion_tolerance_m)
@@ -57,8 +58,8 @@ class BoundGaussians:
         eps = 1e-4
         params = {
             "offsets": points - blend,
-            "log_scales": torch.log(scale_m)[:, None].expand(g, 3).clone(),
-            "quats": torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=points.dtype).expand(g, 4).clone(),
+            "log_scales": torch.log(scale_m if scale_m.dim() == 2 else scale_m[:, None]).expand(g, 3).clone(),
+            "quats": (torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=points.dtype) if quats is None else quats).expand(g, 4).clone(),
             "opacity_logits": torch.full((g,), float(torch.logit(torch.tensor(opacity))), dtype=points.dtype),
             "colour_logits": torch.logit(colours.clamp(eps, 1 - eps)),
         }
