@@ -85,3 +85,15 @@ def test_a_floor_seeded_at_a_grazing_angle_is_covered_when_seen_from_above():
     isotropic, surfels = coverage(1.0, 1.0), coverage(4.0, 0.3)
     assert isotropic < 0.8
     assert surfels > 0.95
+
+
+def test_quaternions_of_rotations_round_trip_through_the_renderer_convention():
+    """Every branch of the matrix-to-quaternion conversion (each picks a different divisor)."""
+    from scipy.spatial.transform import Rotation
+
+    from s4_core.splat.surfels import _quaternions
+
+    rotations = np.concatenate([Rotation.random(200, random_state=3).as_matrix(),
+                                np.diag([1.0, -1.0, -1.0])[None], np.diag([-1.0, 1.0, -1.0])[None], np.diag([-1.0, -1.0, 1.0])[None]])  # fmt: skip
+    back = quat_to_rotmat(torch.as_tensor(_quaternions(rotations))).numpy()
+    np.testing.assert_allclose(back, rotations, atol=1e-9)

@@ -4,7 +4,9 @@ Once the clock offset of a pair is known and both cameras track in one world fra
 surface point seen by both is at the same place at every instant: the median distance over
 their common instants is the tracking error (centimetres), while a neighbouring point is off by
 its separation at *every* instant. This is far sharper than any time-shift-invariant summary
-(time means, paths), which is what the matcher needs before the offset is known.
+(time means, paths), which is what the matcher needs before the offset is known. Before it is,
+the same distance over every candidate offset still checks that a pair's matches agree on one
+offset (:func:`offset_consistent_matches`).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def pixel_surfels(
     axes, extent, _ = np.linalg.svd(span, full_matrices=False)  # [P, 3, 2], [P, 2]
     normal = np.cross(axes[:, :, 0], axes[:, :, 1])
     towards_camera = np.sum(normal * (camera.center_world[None] - centre), axis=1) >= 0
-    sign = np.where(towards_camera | ~np.isfinite(centre[:, 0]), 1.0, -1.0)[:, None]
+    sign = np.where(towards_camera, 1.0, -1.0)[:, None]
     rotation = np.stack([axes[:, :, 0], sign * axes[:, :, 1], sign * normal], axis=2)  # right-handed columns
     extent = np.minimum(np.maximum(extent, 1e-3), max_stretch)
     scales = np.concatenate([extent, np.full((len(v), 1), thickness)], axis=1)
