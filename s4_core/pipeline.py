@@ -55,11 +55,6 @@ class PipelineConfig:
         splats: the 4D Gaussian model, or None to run without it (tracks and offsets only).
         splat_camera_stride: train the splat model on every n-th frame of each camera, bounding
             its CPU cost at high frame rates.
-        seed_splats_from_depth: lift each RGB-D camera's first training frame into Gaussians
-            (``splats.depth_stride_px`` apart). The model starts from the reference camera's
-            tracks, a Gaussian per tracked point, which leaves most of the room empty: the
-            splat bench's "pipeline model" row (4 cameras, 320x240, stride 4) went from 15.4 to
-            19.3 dB on the reference camera's untrained frames (1.2k -> 15.8k Gaussians).
     """
 
     tracking: StreamingConfig = field(
@@ -72,7 +67,6 @@ class PipelineConfig:
     reestimate_period_s: float = 2.0
     splats: SplatModelConfig | None = None
     splat_camera_stride: int = 3
-    seed_splats_from_depth: bool = True
 
     def __post_init__(self) -> None:
         if self.reestimate_period_s <= 0:
@@ -172,7 +166,6 @@ class StreamingPipeline:
             name: ImageHistory(model, config.image_history) for name, model in cameras.items() if model is not None
         }
         self._splats: SplatModel | None = None
-        self._seeded_cameras: set[str] = set()
         self._frames_seen = {name: 0 for name in cameras}
         self._newest_frame: dict[str, Frame] = {}
         self._last_estimate_ns: int | None = None
@@ -373,10 +366,6 @@ class StreamingPipeline:
         if offset is None or offset.state is not SyncState.LOCKED:
             return
         clock = ClockModel(offset.offset_s, offset.drift_ppm, offset.t0_s)
-        if self.config.seed_splats_from_depth and frame.depth_m is not None and frame.camera not in self._seeded_cameras:
-            self._seeded_cameras.add(frame.camera)
-            added = self._splats.seed_from_depth(frame, frame.model, clock)
-            log.info("splat model: %d Gaussians lifted from the depth of %s", added, frame.camera)
         self._splats.add_frame(frame, frame.model, clock)
 
 

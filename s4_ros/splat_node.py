@@ -2,8 +2,10 @@
 
 Topics (relative to the node's namespace, ``/s4`` by default; cameras from ``rig_file``):
 
-- subscribes each camera's image and camera_info topics (from the rig), ``clock_offsets``
-  (s4/ClockOffsetArray) and ``<reference camera>/tracks`` (s4/TrackSet);
+- subscribes each camera's image and camera_info topics (from the rig), its depth topic when
+  the rig names one and ``splat.seed_from_depth`` is set at start-up (the model lifts each
+  camera's first depth frame into Gaussians), ``clock_offsets`` (s4/ClockOffsetArray) and
+  ``<reference camera>/tracks`` (s4/TrackSet);
 - publishes ``splats`` (PointCloud2: x y z rgb opacity scale_* rot_*), ``splats/ellipsoids``
   (MarkerArray of SPHEREs shaped by each covariance) and ``scaffold`` (MarkerArray of the motion
   spline of every scaffold node), all in the rig's world frame, and a status per camera on
@@ -126,8 +128,9 @@ class SplatNode(RigNode):
 
     def _create_io(self) -> None:
         qos = sensor_qos(self.config.reliability, self.config.queue_depth)
+        with_depth = self._params.configs["splat."].seed_from_depth  # decided once: subscriptions stay
         self._inputs = [
-            CameraInput(self, dataclasses.replace(c, depth_topic=""), qos, self._queue)
+            CameraInput(self, c if with_depth else dataclasses.replace(c, depth_topic=""), qos, self._queue)
             for c in self.rig.cameras
         ]  # fmt: skip
         self.create_subscription(ClockOffsetArray, "clock_offsets", self._on_offsets, output_qos())

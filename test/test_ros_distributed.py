@@ -42,6 +42,7 @@ WANTED = {
     "/s4/correspondences": TrackCorrespondences,
     "/s4/scaffold": MarkerArray,
 }
+SEEDED = "Gaussians lifted from the depth of cam0"  # the splat node's log line once it seeded from depth
 TRUE_OFFSET_S = 0.137  # cam1, see peers.ros_rig_publisher.synth_config
 OFFSET_TOLERANCE_S = 0.02  # 0.6 frame at 30 fps, as the all-in-one test
 #: Test-sized windows (the recording loops every 2.5 s); trackers publish each 2-s window every
@@ -97,7 +98,7 @@ def test_distributed_nodes_work_together(tmp_path):
         for topic, msg_type in WANTED.items():
             node.create_subscription(msg_type, topic, lambda m, t=topic: received[t].append(m), output_qos(20))
         start = time.monotonic()
-        while time.monotonic() - start < DEADLINE_S and (set(WANTED) - set(received)):
+        while time.monotonic() - start < DEADLINE_S and ((set(WANTED) - set(received)) or SEEDED not in logs[-1].read_text()):
             rclpy.spin_once(node, timeout_sec=0.1)
             if any(p.poll() is not None for p in processes[1:]):
                 break  # a node died: reported below with its output
@@ -130,3 +131,4 @@ def test_distributed_nodes_work_together(tmp_path):
     corr = received["/s4/correspondences"][-1]
     assert (corr.camera_a, corr.camera_b) == ("cam0", "cam1") and len(corr.ids_a) == len(corr.ids_b)
     assert len(received["/s4/scaffold"][-1].markers) > 1, "the splat node drew no scaffold"
+    assert SEEDED in outputs[-1], "the splat node never lifted the reference camera's depth into Gaussians"

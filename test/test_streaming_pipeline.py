@@ -22,8 +22,7 @@ from s4_core.tracking.streaming import StreamingConfig
 def _run(world: SyntheticWorld, train_splats: bool, batch: int = 1, seed_from_depth: bool = True) -> tuple[StreamingPipeline, list]:
     config = PipelineConfig(
         tracking=StreamingConfig(window_frames=None, window_s=2.0, queries=replace(QueryConfig(), grid_step_px=12)),
-        reestimate_period_s=0.5, splats=SplatModelConfig(steps_per_frame=1), splat_camera_stride=1,
-        seed_splats_from_depth=seed_from_depth,
+        reestimate_period_s=0.5, splats=SplatModelConfig(steps_per_frame=1, seed_from_depth=seed_from_depth), splat_camera_stride=1,
     )  # fmt: skip
     pipeline = StreamingPipeline(config, {c.name: c for c in world.cameras}, "cam0")
     frames = sorted((f for i in range(len(world.cameras)) for f in world.frames(i)), key=lambda f: f.stamp_ns)
