@@ -188,7 +188,7 @@ def fit_on_cameras(
 def pipeline_model_row(ctx: BenchContext) -> BenchRow:
     """The model the all-in-one publishes: the streaming pipeline with its splat settings
     (``config/s4.yaml``: 2 steps per trained frame, every 3rd frame of each camera, depth seeds
-    every 4 px), fed a 4-camera RGB-D rig in capture order, offsets estimated on the way. Scored
+    every 6 px), fed a 4-camera RGB-D rig in capture order, offsets estimated on the way. Scored
     on the reference camera's frames inside the model's window that it did not train on."""
     import heapq
 
@@ -197,7 +197,7 @@ def pipeline_model_row(ctx: BenchContext) -> BenchRow:
 
     size = (160, 120) if ctx.quick else (320, 240)
     world = SyntheticWorld(SynthConfig(num_cameras=4, duration_s=3.0 if ctx.quick else 5.0, seed=ctx.seed, size_wh=size))
-    config = PipelineConfig(splats=SplatModelConfig(steps_per_frame=2, depth_stride_px=2 if ctx.quick else 4), splat_camera_stride=3)
+    config = PipelineConfig(splats=SplatModelConfig(steps_per_frame=2, depth_stride_px=3 if ctx.quick else 6), splat_camera_stride=3)
     pipe = StreamingPipeline(config, {c.name: c for c in world.cameras}, world.reference_camera)
     clocks = [world.clocks[c.name] for c in world.cameras]
     streams = [((float(clocks[i].capture_time(f.stamp_ns / 1e9)), i, f) for f in world.frames(i)) for i in range(len(clocks))]
