@@ -36,8 +36,8 @@ from s4_core.splat.export import GaussianSnapshot
 from s4_core.splat.frame_window import FrameWindow, TrainingFrame
 from s4_core.splat.node_selection import motion_aware_sample
 from s4_core.splat.render import RenderCamera, RenderOutput, render
-from s4_core.splat.surfels import pixel_surfels
 from s4_core.splat.scaffold import MotionScaffold
+from s4_core.splat.surfels import pixel_surfels
 
 log = logging.getLogger(__name__)
 
