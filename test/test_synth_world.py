@@ -201,3 +201,15 @@ def test_public_entry_points_check_shapes(world):
         world.trace_pixels(0, world.t0_s, np.zeros((4, 3)))
     with pytest.raises(ValueError, match="points must be"):
         world.observe(0, world.render(0, world.t0_s).surface, np.array([world.t0_s]))
+
+
+def test_frames_in_capture_order_interleave_every_camera_by_capture_time():
+    world = SyntheticWorld(SynthConfig(num_cameras=3, duration_s=0.3, size_wh=(16, 12), offsets_s=(0.0, 0.5, -0.2)))
+    merged = list(world.frames_in_capture_order())
+    captures = [capture for capture, _, _ in merged]
+    assert captures == sorted(captures)
+    for i, camera in enumerate(world.cameras):
+        stamps = [frame.stamp_ns for capture, j, frame in merged if j == i]
+        assert stamps == world.frame_times(i).stamp_ns.tolist()  # every frame, in its camera's order
+        assert all(frame.camera == camera.name for _, j, frame in merged if j == i)
+    assert len({i for _, i, _ in merged[:6]}) > 1  # interleaved, not camera after camera

@@ -10,7 +10,6 @@ own accuracy rows.
 
 from __future__ import annotations
 
-import heapq
 import math
 import time
 from dataclasses import dataclass
@@ -75,12 +74,8 @@ def _accuracy_rows(label: str, scores: list[OffsetScore], scene: str, max_mean_f
 
 def _run_scene(world: SyntheticWorld) -> _Run:
     pipe = StreamingPipeline(PipelineConfig(), {c.name: c for c in world.cameras}, world.reference_camera)
-    streams = [
-        ((float(world.clocks[c.name].capture_time(f.stamp_ns / 1e9)), i, f) for f in world.frames(i))
-        for i, c in enumerate(world.cameras)
-    ]
     # Rendered up front: estimates run in the background, and would otherwise overlap rendering.
-    frames = [frame for _, _, frame in heapq.merge(*streams, key=lambda item: (item[0], item[1]))]
+    frames = [frame for _, _, frame in world.frames_in_capture_order()]
     pipeline_s, estimate_s = 0.0, []
     pushed_at: dict[int, float] = {}  # reference frame stamp -> when its push began
     for frame in frames:

@@ -190,8 +190,6 @@ def pipeline_model_row(ctx: BenchContext) -> BenchRow:
     (``config/s4.yaml``: 2 steps per trained frame, every 3rd frame of each camera, depth seeds
     every 6 px), fed a 4-camera RGB-D rig in capture order, offsets estimated on the way. Scored
     on the reference camera's frames inside the model's window that it did not train on."""
-    import heapq
-
     from s4_core.pipeline import PipelineConfig, StreamingPipeline
     from s4_core.synth import SynthConfig, SyntheticWorld
 
@@ -199,9 +197,7 @@ def pipeline_model_row(ctx: BenchContext) -> BenchRow:
     world = SyntheticWorld(SynthConfig(num_cameras=4, duration_s=3.0 if ctx.quick else 5.0, seed=ctx.seed, size_wh=size))
     config = PipelineConfig(splats=SplatModelConfig(steps_per_frame=2, depth_stride_px=3 if ctx.quick else 6), splat_camera_stride=3)
     pipe = StreamingPipeline(config, {c.name: c for c in world.cameras}, world.reference_camera)
-    clocks = [world.clocks[c.name] for c in world.cameras]
-    streams = [((float(clocks[i].capture_time(f.stamp_ns / 1e9)), i, f) for f in world.frames(i)) for i in range(len(clocks))]
-    for _, _, frame in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
+    for _, _, frame in world.frames_in_capture_order():
         pipe.add_frame(frame)
     pipe.finish()
     scene = f"synth seed {ctx.seed} {size[0]}x{size[1]}, 4 cams RGB-D, {world.config.duration_s:g} s through the pipeline"
@@ -211,8 +207,7 @@ def pipeline_model_row(ctx: BenchContext) -> BenchRow:
     start, end = model.supported_interval_s
     reference = world.cameras[0]
     scores = []
-    for k, frame in enumerate(world.frames(0)):
-        capture = float(clocks[0].capture_time(frame.stamp_ns / 1e9))
+    for k, capture in enumerate(world.frame_times(0).capture_s.tolist()):
         if start <= capture <= end and (k + 1) % config.splat_camera_stride:  # the (k+1)-th frame trains on multiples
             truth = world.render(0, capture).rgb / 255.0
             scores.append(psnr_db(model.render(reference, capture).rgb.clamp(0, 1).numpy(), truth))
@@ -263,10 +258,7 @@ def streaming_rows(ctx: BenchContext) -> list[BenchRow]:
     )
     model = _model_from_ground_truth_tracks(world, config, (0, 1))
     stride = 3 if ctx.quick else 1
-    frames = sorted(
-        ((float(world.clocks[world.cameras[i].name].capture_time(f.stamp_ns / 1e9)), i, f) for i in (0, 1) for f in world.frames(i)),
-        key=lambda item: item[0],
-    )
+    frames = list(world.frames_in_capture_order())
     at_10_s, count_10_s, spread_10_s, centre = 0, 0, math.nan, np.zeros(3)
     for k, (capture, i, frame) in enumerate(frames):
         if capture > world.t0_s + 10.0 and not at_10_s:

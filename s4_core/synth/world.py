@@ -11,6 +11,8 @@ the recording covers ``[t0_s, t0_s + duration_s)``.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -187,6 +189,12 @@ class SyntheticWorld:
                 depth_m=view.depth_m if self.config.with_depth else None,
                 model=camera,
             )
+
+    def frames_in_capture_order(self) -> Iterator[tuple[float, int, Frame]]:
+        """Every camera's frames merged by capture time, as a live rig delivers them:
+        (capture time in seconds, camera index, frame); ties go to the lower camera index."""
+        streams = [zip(self._frame_times[i].capture_s.tolist(), itertools.repeat(i), self.frames(i)) for i in range(len(self.cameras))]
+        return heapq.merge(*streams, key=lambda item: (item[0], item[1]))
 
     def trace_pixels(self, i: int, t_s: float, uv: np.ndarray) -> SurfacePoints:
         """Material points [N] seen through (sub-)pixels ``uv [N, 2]`` of camera ``i`` at ``t_s``."""
