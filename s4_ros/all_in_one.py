@@ -120,13 +120,10 @@ class AllInOneNode(RigNode):
     def _create_io(self) -> None:
         config = self.config
         qos = sensor_qos(config.reliability, config.queue_depth)
-        self._inputs = {
-            c.name: CameraInput(self, c, qos, self._queue.put)
-            for c in self.rig.cameras
-        }  # fmt: skip
-        if config.restamp_images:
-            for camera in self.rig.cameras:
-                Restamper(self, camera, qos, lambda name: self.current_offsets().get(name))
+        self._inputs = {}
+        for camera in self.rig.cameras:
+            restamper = Restamper(self, camera, qos, lambda name: self.current_offsets().get(name)) if config.restamp_images else None
+            self._inputs[camera.name] = CameraInput(self, camera, qos, self._queue.put, restamper)
         self._track_outputs = {c: TrackOutputs(self, f"{c}/", config.max_marker_tracks) for c in self.rig.names}
         self._sync_outputs = SyncOutputs(self, self.rig.reference_camera, self.rig.world_frame)
         self._splat_outputs = SplatOutputs(self, self.rig.world_frame, config.max_ellipsoids, config.ellipsoid_sigma)
@@ -221,6 +218,7 @@ class AllInOneNode(RigNode):
                 status.level, status.message = diagnostics.WARN, f"malformed images: {intake.last_error}"
             status.values += diagnostics.key_values({**dataclasses.asdict(intake), **queue, "failed_steps": self._errors.count,
                                                      "splat_steps": splat_steps})  # fmt: skip
+            diagnostics.report_qos_mismatch(status, camera_input.qos_mismatch())
             statuses.append(status)
         self._diagnostics.publish(statuses)
 

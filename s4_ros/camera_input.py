@@ -4,6 +4,10 @@ an optional aligned depth image, paired by stamp.
 Callbacks only decode; whatever the node does with a Frame happens in ``on_frame`` (the nodes
 queue it for their worker). Frames are dropped, counted and explained while there is no
 camera_info yet, and when an image cannot be decoded; nothing here raises into the executor.
+The subscriptions take serialized messages: an image is converted to Python only once it has
+its partner and a calibration, and a camera_info only when its calibration changed. They have no
+QoS event handlers (see :mod:`s4_ros.endpoints`); :meth:`CameraInput.qos_mismatch` tells the
+node's diagnostics about a publisher they cannot match instead.
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ from dataclasses import dataclass
 
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from s4_core.bagtool.cdr_header import header_stamp_ns
 from s4_core.camera import PinholeCamera
 from s4_core.frames import Frame
-from s4_ros.camera_info import distortion_warning, pinhole_from_camera_info
+from s4_ros.camera_info import CalibrationChanges, distortion_warning, pinhole_from_camera_info
+from s4_ros.endpoints import create_subscription, qos_mismatch
 from s4_ros.exact_time_pairing import ExactTimePairing
-from s4_ros.image_messages import frame_from_msgs, stamp_ns
+from s4_ros.image_messages import frame_from_msgs
+from s4_ros.restamping import Restamper
 from s4_ros.rig import RigCamera
 
 
@@ -49,7 +57,8 @@ class InputHealth:
 
 
 class CameraInput:
-    """Subscribes one camera and hands complete Frames to ``on_frame``."""
+    """Subscribes one camera and hands complete Frames to ``on_frame`` (and every serialized
+    image and camera_info, as it came, to ``restamper``)."""
 
     def __init__(
         self,
@@ -57,21 +66,26 @@ class CameraInput:
         camera: RigCamera,
         qos: QoSProfile,
         on_frame: Callable[[Frame], None],
+        restamper: Restamper | None = None,
     ) -> None:
         self.camera = camera
         self._node = node
+        self._qos = qos
         self._on_frame = on_frame
+        self._restamper = restamper
         self._lock = threading.Lock()
         self._pairing: ExactTimePairing = ExactTimePairing()
         self._model: PinholeCamera | None = None
         self._counts = {"received": 0, "malformed": 0, "waiting_for_camera_info": 0}
         self._last_error = ""
         self._last_image = time.monotonic()
-        image_type = CompressedImage if camera.compressed else Image
-        node.create_subscription(image_type, camera.image_topic, self._on_image, qos)
-        node.create_subscription(CameraInfo, camera.info_topic, self._on_camera_info, qos)
+        self._last_frame = -float("inf")
+        self._calibration = CalibrationChanges()
+        self._image_type = CompressedImage if camera.compressed else Image
+        create_subscription(node, self._image_type, camera.image_topic, self._on_image, qos, raw=True)
+        create_subscription(node, CameraInfo, camera.info_topic, self._on_camera_info, qos, raw=True)
         if camera.depth_topic:
-            node.create_subscription(Image, camera.depth_topic, self._on_depth, qos)
+            create_subscription(node, Image, camera.depth_topic, self._on_depth, qos, raw=True)
 
     @property
     def model(self) -> PinholeCamera | None:
@@ -85,7 +99,22 @@ class CameraInput:
             return InputHealth(**self._counts, unpaired=self._pairing.dropped, silent_s=time.monotonic() - self._last_image,
                                has_model=self._model is not None, last_error=self._last_error)  # fmt: skip
 
-    def _on_camera_info(self, msg: CameraInfo) -> None:
+    def qos_mismatch(self) -> str:
+        """Why a publisher of one of the camera's topics cannot reach its subscription; "" when
+        all can, or when frames came in the last second (then every topic has a matched
+        publisher, and the graph queries are saved)."""
+        with self._lock:
+            if time.monotonic() - self._last_frame < 1.0:
+                return ""
+        topics = (self.camera.image_topic, self.camera.info_topic, self.camera.depth_topic)
+        return next((reason for topic in topics if topic and (reason := qos_mismatch(self._node, topic, self._qos))), "")
+
+    def _on_camera_info(self, raw: bytes) -> None:
+        if self._restamper is not None:
+            self._restamper.camera_info(raw)
+        msg = self._calibration.new_calibration(raw)
+        if msg is None:
+            return
         try:
             model = pinhole_from_camera_info(msg, self.camera.name, self.camera.world_from_camera)
         except ValueError as error:
@@ -96,20 +125,22 @@ class CameraInput:
         if first and (warning := distortion_warning(msg)):
             self._node.get_logger().warning(f"{self.camera.name}: {warning}")
 
-    def _on_image(self, msg: Image | CompressedImage) -> None:
+    def _on_image(self, raw: bytes) -> None:
+        if self._restamper is not None:
+            self._restamper.image(raw)
         with self._lock:
             self._last_image = time.monotonic()
-            pair = (msg, None) if not self.camera.depth_topic else self._pairing.add_first(stamp_ns(msg.header), msg)
+            pair = (raw, None) if not self.camera.depth_topic else self._pairing.add_first(header_stamp_ns(raw), raw)
         if pair is not None:
             self._deliver(*pair)
 
-    def _on_depth(self, msg: Image) -> None:
+    def _on_depth(self, raw: bytes) -> None:
         with self._lock:
-            pair = self._pairing.add_second(stamp_ns(msg.header), msg)
+            pair = self._pairing.add_second(header_stamp_ns(raw), raw)
         if pair is not None:
             self._deliver(*pair)
 
-    def _deliver(self, image: Image | CompressedImage, depth: Image | None) -> None:
+    def _deliver(self, image_raw: bytes, depth_raw: bytes | None) -> None:
         with self._lock:
             model = self._model
             self._counts["received"] += 1
@@ -118,6 +149,8 @@ class CameraInput:
             self._node.get_logger().warning(f"{self.camera.name}: no camera_info yet, dropping frames",
                                             throttle_duration_sec=5.0)  # fmt: skip
             return
+        image = deserialize_message(image_raw, self._image_type)
+        depth = None if depth_raw is None else deserialize_message(depth_raw, Image)
         try:
             frame = frame_from_msgs(self.camera.name, image, depth, model)
         except ValueError as error:
@@ -125,6 +158,8 @@ class CameraInput:
                 self._counts["malformed"] += 1
             self._record_error(f"malformed image: {error}")
             return
+        with self._lock:
+            self._last_frame = time.monotonic()
         self._on_frame(frame)
 
     def _record_error(self, message: str) -> None:

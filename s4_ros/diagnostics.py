@@ -15,6 +15,8 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from std_msgs.msg import Header
 
+from s4_ros.endpoints import create_publisher
+
 OK, WARN, ERROR, STALE = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR, DiagnosticStatus.STALE
 
 
@@ -29,6 +31,13 @@ def camera_status(
         hardware_id=camera,
         values=key_values(values or {}),
     )
+
+
+def report_qos_mismatch(status: DiagnosticStatus, mismatch: str) -> None:
+    """Make ``mismatch`` (an input publisher that cannot be matched, or "") the message of
+    ``status``, at least WARN: it is the cause of whatever else the camera shows (no images)."""
+    if mismatch:
+        status.level, status.message = max(status.level, WARN), mismatch
 
 
 def key_values(values: Mapping[str, object]) -> list[KeyValue]:
@@ -46,7 +55,7 @@ class DiagnosticsPublisher:
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._publisher = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._publisher = create_publisher(node, DiagnosticArray, "/diagnostics", 10)
 
     def publish(self, statuses: list[DiagnosticStatus]) -> None:
         """Publish the statuses now."""

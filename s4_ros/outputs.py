@@ -31,6 +31,7 @@ from s4_core.correspondences import Correspondences
 from s4_core.offsets import ClockOffset, SyncState
 from s4_core.splat.export import GaussianSnapshot, ellipsoid_markers, pointcloud_array
 from s4_core.tracks import TrackSet
+from s4_ros.endpoints import create_publisher
 from s4_ros.markers import scaffold_polylines, splat_ellipsoids, track_polylines
 from s4_ros.point_clouds import latest_track_points, point_cloud_msg
 from s4_ros.qos import output_qos
@@ -69,9 +70,9 @@ class TrackOutputs:
     """One camera's track topics, under ``prefix`` (``""`` in a camera namespace, ``"cam0/"`` else)."""
 
     def __init__(self, node: Node, prefix: str, max_marker_tracks: int) -> None:
-        self._tracks = node.create_publisher(TrackSetMsg, f"{prefix}tracks", output_qos())
-        self._points = node.create_publisher(PointCloud2, f"{prefix}tracks/points", output_qos())
-        self._markers = node.create_publisher(MarkerArray, f"{prefix}tracks/markers", output_qos())
+        self._tracks = create_publisher(node, TrackSetMsg, f"{prefix}tracks", output_qos())
+        self._points = create_publisher(node, PointCloud2, f"{prefix}tracks/points", output_qos())
+        self._markers = create_publisher(node, MarkerArray, f"{prefix}tracks/markers", output_qos())
         self._max_marker_tracks = max_marker_tracks
 
     def publish(self, tracks: TrackSet, stamp_ns: int) -> None:
@@ -86,9 +87,9 @@ class SplatOutputs:
     """The splat model's topics."""
 
     def __init__(self, node: Node, frame_id: str, max_ellipsoids: int, ellipsoid_sigma: float) -> None:
-        self._splats = node.create_publisher(PointCloud2, "splats", output_qos())
-        self._ellipsoids = node.create_publisher(MarkerArray, "splats/ellipsoids", output_qos())
-        self._scaffold = node.create_publisher(MarkerArray, "scaffold", output_qos())
+        self._splats = create_publisher(node, PointCloud2, "splats", output_qos())
+        self._ellipsoids = create_publisher(node, MarkerArray, "splats/ellipsoids", output_qos())
+        self._scaffold = create_publisher(node, MarkerArray, "scaffold", output_qos())
         self._frame_id = frame_id
         self._max_ellipsoids = max_ellipsoids
         self._sigma = ellipsoid_sigma
@@ -110,8 +111,8 @@ class SyncOutputs:
 
     def __init__(self, node: Node, reference_camera: str, frame_id: str) -> None:
         self._node = node
-        self._offsets = node.create_publisher(ClockOffsetArray, "clock_offsets", output_qos())
-        self._correspondences = node.create_publisher(TrackCorrespondences, "correspondences", output_qos(10))
+        self._offsets = create_publisher(node, ClockOffsetArray, "clock_offsets", output_qos())
+        self._correspondences = create_publisher(node, TrackCorrespondences, "correspondences", output_qos(10))
         self._reference = reference_camera
         self._frame_id = frame_id
 

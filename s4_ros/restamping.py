@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rclpy.node import Node
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
+from s4_core.bagtool.cdr_header import header_stamp_ns, with_header_stamp
 from s4_core.clock import ClockModel, ns_to_seconds, seconds_to_ns
 from s4_core.offsets import ClockOffset, SyncState
-from s4_ros.image_messages import stamp_ns
+from s4_ros.endpoints import create_publisher
 from s4_ros.rig import RigCamera
 
 
@@ -27,8 +29,15 @@ def capture_stamp_ns(stamp_ns: int, offset: ClockOffset) -> int:
 
 
 class Restamper:
-    """Subscribes one camera's image and camera_info and republishes them under
-    ``synced/<camera>/`` (``image_raw``, or ``image_raw/compressed``, and ``camera_info``)."""
+    """Republishes one camera's image and camera_info under ``synced/<camera>/`` (``image_raw``,
+    or ``image_raw/compressed``, and ``camera_info``).
+
+    The node hands it the camera's serialized messages (:meth:`image`, :meth:`camera_info`)
+    from the subscriptions it has anyway: a second subscription to a topic would cost the
+    executor a second take of every image. Only the stamp bytes of a copy are rewritten, nothing
+    is converted to Python, and nothing at all is done while nobody subscribes to the synced
+    topic.
+    """
 
     def __init__(
         self,
@@ -39,17 +48,23 @@ class Restamper:
     ) -> None:
         self._camera = camera.name
         self._offset_of = offset_of
-        image_type = CompressedImage if camera.compressed else Image
+        self.image_type = CompressedImage if camera.compressed else Image
         suffix = "/compressed" if camera.compressed else ""
-        image_pub = node.create_publisher(image_type, f"synced/{camera.name}/image_raw{suffix}", qos)
-        info_pub = node.create_publisher(CameraInfo, f"synced/{camera.name}/camera_info", qos)
-        node.create_subscription(image_type, camera.image_topic, lambda m: self._republish(m, image_pub), qos)
-        node.create_subscription(CameraInfo, camera.info_topic, lambda m: self._republish(m, info_pub), qos)
+        self._image_pub = create_publisher(node, self.image_type, f"synced/{camera.name}/image_raw{suffix}", qos)
+        self._info_pub = create_publisher(node, CameraInfo, f"synced/{camera.name}/camera_info", qos)
 
-    def _republish(self, msg: Image | CompressedImage | CameraInfo, publisher) -> None:
+    def image(self, raw: bytes) -> None:
+        """Republish one serialized image of the camera (when LOCKED and subscribed)."""
+        self._republish(raw, self._image_pub)
+
+    def camera_info(self, raw: bytes) -> None:
+        """Republish one serialized camera_info of the camera (when LOCKED and subscribed)."""
+        self._republish(raw, self._info_pub)
+
+    def _republish(self, raw: bytes, publisher: Publisher) -> None:
+        if publisher.get_subscription_count() == 0:
+            return
         offset = self._offset_of(self._camera)
         if offset is None or offset.state is not SyncState.LOCKED:
             return
-        capture_ns = capture_stamp_ns(stamp_ns(msg.header), offset)
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(capture_ns, 1_000_000_000)
-        publisher.publish(msg)
+        publisher.publish(with_header_stamp(raw, capture_stamp_ns(header_stamp_ns(raw), offset)))

@@ -129,10 +129,10 @@ class SplatNode(RigNode):
     def _create_io(self) -> None:
         qos = sensor_qos(self.config.reliability, self.config.queue_depth)
         with_depth = self._params.configs["splat."].seed_from_depth  # decided once: subscriptions stay
-        self._inputs = [
-            CameraInput(self, c if with_depth else dataclasses.replace(c, depth_topic=""), qos, self._queue)
+        self._inputs = {
+            c.name: CameraInput(self, c if with_depth else dataclasses.replace(c, depth_topic=""), qos, self._queue)
             for c in self.rig.cameras
-        ]  # fmt: skip
+        }  # fmt: skip
         self.create_subscription(ClockOffsetArray, "clock_offsets", self._on_offsets, output_qos())
         self.create_subscription(TrackSetMsg, f"{self.rig.reference_camera}/tracks", self._on_tracks, output_qos())
         self._outputs = SplatOutputs(self, self.rig.world_frame, self.config.max_ellipsoids, self.config.ellipsoid_sigma)
@@ -212,7 +212,9 @@ class SplatNode(RigNode):
                 level, message = diagnostics.OK, "modelling"
             values = {"offset_delta_s": f"{deltas.get(name, 0.0):.6f}", "frames_added": self._frames_added,
                       "gaussians": model.gaussians.count if model is not None else 0}  # fmt: skip
-            statuses.append(diagnostics.camera_status(self.get_name(), name, level, message, values))
+            status = diagnostics.camera_status(self.get_name(), name, level, message, values)
+            diagnostics.report_qos_mismatch(status, self._inputs[name].qos_mismatch())
+            statuses.append(status)
         self._diagnostics.publish(statuses)
 
 

@@ -26,6 +26,7 @@ bounded queue per camera that the match thread drains before each update.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from s4_core.sync import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
-from s4_ros.camera_info import pinhole_from_camera_info
+from s4_ros.camera_info import CalibrationChanges, pinhole_from_camera_info
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.executors import run_node
 from s4_ros.image_messages import depth_m_from_msg, stamp_ns
@@ -142,11 +143,13 @@ class SyncNode(RigNode):
         self._outputs = SyncOutputs(self, self.rig.reference_camera, self.rig.world_frame)
         for camera in self.rig.cameras:
             self.create_subscription(TrackSetMsg, f"{camera.name}/tracks", self._on_tracks, output_qos())
-            self.create_subscription(CameraInfo, camera.info_topic, lambda m, c=camera: self._on_camera_info(c, m), qos)
+            restamper = Restamper(self, camera, qos, lambda name: self.current_offsets().get(name)) if self.config.restamp_images else None
+            on_info = functools.partial(self._on_camera_info, camera, CalibrationChanges(), restamper)
+            self.create_subscription(CameraInfo, camera.info_topic, on_info, qos, raw=True)
+            if restamper is not None:
+                self.create_subscription(restamper.image_type, camera.image_topic, restamper.image, qos, raw=True)
             if camera.depth_topic:
                 self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos)
-            if self.config.restamp_images:
-                Restamper(self, camera, qos, lambda name: self.current_offsets().get(name))
         self.create_timer(self.config.publish_period_s, self._publish_offsets)
         self.create_timer(1.0, self._publish_diagnostics)
         self.start_work([WorkStep(self.config.match_period_s, self._match)])
@@ -166,7 +169,11 @@ class SyncNode(RigNode):
             self._tracks[msg.camera] = tracks
             self._track_arrival[msg.camera] = time.monotonic()
 
-    def _on_camera_info(self, camera: RigCamera, msg: CameraInfo) -> None:
+    def _on_camera_info(self, camera: RigCamera, calibration: CalibrationChanges, restamper: Restamper | None, raw: bytes) -> None:
+        if restamper is not None:
+            restamper.camera_info(raw)
+        if (msg := calibration.new_calibration(raw)) is None:
+            return
         try:
             model = pinhole_from_camera_info(msg, camera.name, camera.world_from_camera)
         except ValueError as error:

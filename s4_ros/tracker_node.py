@@ -188,7 +188,9 @@ class TrackerNode(WorkingNode):
             self._malformed_reported = intake.malformed
         else:
             level, message = diagnostics.OK, "tracking"
-        self._diagnostics.publish([diagnostics.camera_status(self.get_name(), self.config.camera, level, message, values)])
+        status = diagnostics.camera_status(self.get_name(), self.config.camera, level, message, values)
+        diagnostics.report_qos_mismatch(status, self._input.qos_mismatch())
+        self._diagnostics.publish([status])
 
 
 def main(args: list[str] | None = None) -> None:

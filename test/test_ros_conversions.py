@@ -19,7 +19,12 @@ from s4_core.imaging import SUPPORTED_ENCODINGS, from_depth_m, layout_of  # noqa
 from s4_core.offsets import ClockOffset, SyncState  # noqa: E402
 from s4_core.splat.export import GaussianSnapshot, ellipsoid_markers, pointcloud_array  # noqa: E402
 from s4_core.tracks import TrackSet  # noqa: E402
-from s4_ros.camera_info import camera_info_msg, distortion_warning, pinhole_from_camera_info  # noqa: E402
+from s4_ros.camera_info import (  # noqa: E402
+    CalibrationChanges,
+    camera_info_msg,
+    distortion_warning,
+    pinhole_from_camera_info,
+)
 from s4_ros.image_messages import compressed_image_msg, decode_image_msg, frame_from_msgs, image_msg  # noqa: E402
 from s4_ros.markers import scaffold_polylines, splat_ellipsoids, track_polylines  # noqa: E402
 from s4_ros.point_clouds import TRACK_POINT_DTYPE, array_from_point_cloud, latest_track_points, point_cloud_msg  # noqa: E402
@@ -117,6 +122,18 @@ def test_camera_info_round_trip():
     np.testing.assert_allclose(back.K, camera.K)
     np.testing.assert_allclose(back.world_from_camera, camera.world_from_camera)
     assert distortion_warning(msg) is None
+
+
+def test_only_a_changed_calibration_is_converted():
+    camera, changes = _camera(), CalibrationChanges()
+    later = Header(frame_id=HEADER.frame_id)
+    later.stamp.sec, later.stamp.nanosec = HEADER.stamp.sec + 7, 123
+    first = changes.new_calibration(serialize_message(camera_info_msg(camera, HEADER)))
+    np.testing.assert_allclose(pinhole_from_camera_info(first, "cam0").K, camera.K)
+    assert changes.new_calibration(serialize_message(camera_info_msg(camera, later))) is None  # same, restamped
+    refocused = camera_info_msg(camera, later)
+    refocused.k[0] += 1.0
+    assert changes.new_calibration(serialize_message(refocused)).k[0] == camera.K[0, 0] + 1.0
 
 
 def test_distortion_is_reported_not_dropped_silently():

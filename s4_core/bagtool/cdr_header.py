@@ -1,10 +1,10 @@
 """Read and rewrite ``header.stamp`` inside serialized CDR messages without deserializing them.
 
-Every message type the bag tool re-stamps (Image, CompressedImage, CameraInfo) starts with a
-``std_msgs/Header``, whose stamp is the first eight bytes after the four-byte encapsulation
-header: ``int32 sec`` then ``uint32 nanosec``, in the byte order that header names. Patching
-those bytes keeps the pixel payload untouched (no copy through Python objects), which is what
-makes re-stamping a whole recording cheap.
+Every message type the bag tool and the nodes re-stamp (Image, CompressedImage, CameraInfo)
+starts with a ``std_msgs/Header``, whose stamp is the first eight bytes after the four-byte
+encapsulation header: ``int32 sec`` then ``uint32 nanosec``, in the byte order that header
+names. Patching those bytes keeps the pixel payload untouched (no copy through Python objects),
+which is what makes re-stamping a whole recording, or a live camera, cheap.
 """
 
 from __future__ import annotations
@@ -44,3 +44,10 @@ def with_header_stamp(raw: bytes | memoryview, stamp_ns: int) -> bytes:
     out = bytearray(raw)
     struct.pack_into(_stamp_format(raw), out, _STAMP_OFFSET, sec, nanosec)
     return bytes(out)
+
+
+def without_header_stamp(raw: bytes | memoryview) -> bytes:
+    """A serialized message with its ``header.stamp`` left out: equal for two messages that
+    differ in their stamps only (a driver's camera_info, sent again with every image)."""
+    _stamp_format(raw)  # the length check
+    return bytes(raw[:_STAMP_OFFSET]) + bytes(raw[_STAMP_OFFSET + 8 :])
