@@ -171,6 +171,7 @@ class StreamingPipeline:
         self._last_estimate_ns: int | None = None
         self._running: _RunningEstimate | None = None
         self._held_frames: list[_HeldFrame] = []
+        self._settled_offsets: dict[str, ClockOffset] = {}  # the sync's, as of the last finished estimate
 
     def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
         """Push one frame; returns the updates that became due (usually none, at most one).
@@ -322,6 +323,7 @@ class StreamingPipeline:
         estimate found it."""
         running, self._running = self._running, None
         offsets = running.offsets.result()  # re-raises what the estimate raised
+        self._settled_offsets = self._sync.offsets()
         self._maybe_start_splats(running, offsets)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:
@@ -360,13 +362,27 @@ class StreamingPipeline:
     def _train_splats(self, frame: Frame, seen: int) -> None:
         """Train on ``frame``, its camera's ``seen``-th admitted frame, when its turn (the camera
         stride) and its camera's offset allow."""
-        if self._splats is None or frame.model is None or seen % self.config.splat_camera_stride:
-            return
-        offset = self._sync.offsets().get(frame.camera)
+        if seen % self.config.splat_camera_stride == 0:
+            self.train_splats_on(frame)
+
+    def train_splats_on(self, frame: Frame) -> bool:
+        """Train the splat model on ``frame`` now, if the model runs and the frame's camera is
+        LOCKED (by the estimates finished so far); whether it did.
+
+        For a live caller that gives the model only the time it has spare: it pushes frames with
+        ``train_splats=False`` and hands this its newest frames while nothing else waits. The
+        stride and the hold-back of :meth:`add_frames` (which make an offline run's model
+        independent of timing) do not apply.
+        """
+        frame = self._with_model(frame)
+        if self._splats is None or frame.model is None:
+            return False
+        offset = self._settled_offsets.get(frame.camera)
         if offset is None or offset.state is not SyncState.LOCKED:
-            return
+            return False
         clock = ClockModel(offset.offset_s, offset.drift_ppm, offset.t0_s)
         self._splats.add_frame(frame, frame.model, clock)
+        return True
 
 
 def _track_colours(tracks: TrackSet, newest: Frame) -> np.ndarray:

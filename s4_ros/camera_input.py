@@ -1,13 +1,19 @@
 """One camera's subscriptions turned into core Frames: image (raw or compressed), camera_info and
 an optional aligned depth image, paired by stamp.
 
-Callbacks only decode; whatever the node does with a Frame happens in ``on_frame`` (the nodes
-queue it for their worker). Frames are dropped, counted and explained while there is no
-camera_info yet, and when an image cannot be decoded; nothing here raises into the executor.
-The subscriptions take serialized messages: an image is converted to Python only once it has
-its partner and a calibration, and a camera_info only when its calibration changed. They have no
-QoS event handlers (see :mod:`s4_ros.endpoints`); :meth:`CameraInput.qos_mismatch` tells the
-node's diagnostics about a publisher they cannot match instead.
+The subscription callbacks run on the executor thread and only pair serialized messages: each
+image with its depth and the calibration becomes a :class:`ReceivedFrame` handed to
+``on_frame`` (the nodes queue it for their worker), and the worker decodes it with
+:meth:`CameraInput.decode`. A subscription keeps only ``queue_depth`` messages, and what the
+executor cannot take in time is lost without a trace; decoding there (JPEG, depth units, the
+conversion of the messages to Python) lost the all-in-one node 15 % of a 4-camera rig's frames.
+On the worker, a frame its queue drops is never decoded at all.
+
+Frames are dropped, counted and explained while there is no camera_info yet, and when an image
+cannot be decoded; nothing here raises into the executor. A camera_info is converted only when
+its calibration changed. The subscriptions have no QoS event handlers (see
+:mod:`s4_ros.endpoints`); :meth:`CameraInput.qos_mismatch` tells the node's diagnostics about a
+publisher they cannot match instead.
 """
 
 from __future__ import annotations
@@ -56,16 +62,36 @@ class InputHealth:
     last_error: str
 
 
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """One camera's image and aligned depth as they came (serialized), with the calibration
+    they arrived under; :meth:`CameraInput.decode` makes the Frame.
+
+    Attributes:
+        camera: camera name.
+        stamp_ns: the image's header stamp (camera clock).
+        image_raw: the serialized Image or CompressedImage.
+        depth_raw: the serialized depth Image, or None for an RGB-only camera.
+        model: the camera model of the latest camera_info.
+    """
+
+    camera: str
+    stamp_ns: int
+    image_raw: bytes
+    depth_raw: bytes | None
+    model: PinholeCamera
+
+
 class CameraInput:
-    """Subscribes one camera and hands complete Frames to ``on_frame`` (and every serialized
-    image and camera_info, as it came, to ``restamper``)."""
+    """Subscribes one camera and hands each paired, calibrated frame to ``on_frame`` (and every
+    serialized image and camera_info, as it came, to ``restamper``)."""
 
     def __init__(
         self,
         node: Node,
         camera: RigCamera,
         qos: QoSProfile,
-        on_frame: Callable[[Frame], None],
+        on_frame: Callable[[ReceivedFrame], None],
         restamper: Restamper | None = None,
     ) -> None:
         self.camera = camera
@@ -141,26 +167,31 @@ class CameraInput:
             self._deliver(*pair)
 
     def _deliver(self, image_raw: bytes, depth_raw: bytes | None) -> None:
+        now = time.monotonic()
         with self._lock:
             model = self._model
             self._counts["received"] += 1
             self._counts["waiting_for_camera_info"] += model is None
+            if model is not None:
+                self._last_frame = now
         if model is None:
             self._node.get_logger().warning(f"{self.camera.name}: no camera_info yet, dropping frames",
                                             throttle_duration_sec=5.0)  # fmt: skip
             return
-        image = deserialize_message(image_raw, self._image_type)
-        depth = None if depth_raw is None else deserialize_message(depth_raw, Image)
+        self._on_frame(ReceivedFrame(self.camera.name, header_stamp_ns(image_raw), image_raw, depth_raw, model))
+
+    def decode(self, received: ReceivedFrame) -> Frame | None:
+        """The Frame of a frame this input received; None when its image cannot be decoded (then
+        counted and logged). Thread-safe: called on the node's worker."""
+        image = deserialize_message(received.image_raw, self._image_type)
+        depth = None if received.depth_raw is None else deserialize_message(received.depth_raw, Image)
         try:
-            frame = frame_from_msgs(self.camera.name, image, depth, model)
+            return frame_from_msgs(received.camera, image, depth, received.model)
         except ValueError as error:
             with self._lock:
                 self._counts["malformed"] += 1
             self._record_error(f"malformed image: {error}")
-            return
-        with self._lock:
-            self._last_frame = time.monotonic()
-        self._on_frame(frame)
+            return None
 
     def _record_error(self, message: str) -> None:
         with self._lock:

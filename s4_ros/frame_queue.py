@@ -15,8 +15,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from itertools import count
+from typing import Generic, Protocol, TypeVar
 
-from s4_core.frames import Frame
+
+class _OfACamera(Protocol):
+    @property
+    def camera(self) -> str: ...
+
+
+FrameT = TypeVar("FrameT", bound=_OfACamera)
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,8 @@ class QueueStats:
     capacity: int
 
 
-class FrameQueue:
-    """Per-camera bounded FIFO queues; thread-safe.
+class FrameQueue(Generic[FrameT]):
+    """Per-camera bounded FIFO queues of frames (anything with a ``camera``); thread-safe.
 
     Example:
         queue = FrameQueue(["cam0", "cam1"], max_pending_frames=60)
@@ -54,11 +61,11 @@ class FrameQueue:
         split evenly (at least one frame per camera)."""
         per_camera = max(1, max_pending_frames // len(cameras))
         self._lock = threading.Lock()
-        self._queues: dict[str, deque[tuple[int, Frame]]] = {c: deque(maxlen=per_camera) for c in cameras}
+        self._queues: dict[str, deque[tuple[int, FrameT]]] = {c: deque(maxlen=per_camera) for c in cameras}
         self._arrival = count()
         self._counts = {"queued": 0, "dropped": 0, "taken": 0, "peak_pending": 0}
 
-    def put(self, frame: Frame) -> None:
+    def put(self, frame: FrameT) -> None:
         """Queue a frame, dropping its camera's oldest waiting frame when that queue is full.
 
         Raises:
@@ -71,7 +78,7 @@ class FrameQueue:
             self._counts["queued"] += 1
             self._counts["peak_pending"] = max(self._counts["peak_pending"], self._pending())
 
-    def take(self) -> Frame | None:
+    def take(self) -> FrameT | None:
         """The waiting frame that arrived first, any camera; None when nothing waits."""
         with self._lock:
             heads = [q for q in self._queues.values() if q]

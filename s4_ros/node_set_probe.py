@@ -1,8 +1,10 @@
-"""Runs the all-in-one node on a streamed synthetic rig and measures it from the outside.
+"""Runs the node set on a streamed synthetic rig and measures it from the outside.
 
-Two processes besides the caller, as on a robot: :mod:`s4_ros.synth_rig_publisher` streams the
-rig in real time and ``scripts/s4_all_in_one`` runs the pipeline; the caller subscribes like any
-consumer and samples the node's memory. Used by ``s4 bench --only nodes`` and the soak test.
+Processes besides the caller, as on a robot: :mod:`s4_ros.synth_rig_publisher` streams the rig
+in real time, and either ``scripts/s4_all_in_one`` runs the pipeline, or (the distributed
+variant, as ``launch/s4_distributed.launch.py`` starts it) one ``tracker_node`` per camera, the
+``sync_node`` and the ``splat_node`` run it; the caller subscribes like any consumer and samples
+the nodes' memory. Used by ``s4 bench --only nodes`` and the soak test.
 
 How each figure is taken:
 
@@ -11,9 +13,12 @@ How each figure is taken:
   frame the estimate covers. Latency = arrival of the first ClockOffsetArray after those
   tracks minus the time the publisher sent that frame (its ``--publish-log``; both clocks are
   the machine's ``CLOCK_MONOTONIC``).
-- frame rate: frames the pipeline took from its queue and frames it dropped (its diagnostics)
-  against frames the publisher sent.
-- memory: the node's resident set size from ``/proc/<pid>/status`` once a second.
+- frame rate: frames the pipeline (or, distributed, the trackers together) took from its
+  queue and frames it dropped (their diagnostics) against frames the publisher sent.
+- memory: the nodes' resident set size, summed, from ``/proc/<pid>/status`` once a second.
+
+Latency is taken for the all-in-one only: distributed, the sync node publishes offsets at its own
+period from whatever windows it last received, so no frame marks an estimate's start.
 """
 
 from __future__ import annotations
@@ -57,12 +62,15 @@ class NodeSetScenario:
     Attributes:
         synth: overrides of :func:`s4_ros.synth_rig_publisher.synth_config`.
         run_s: seconds of streaming, from the first frame sent.
-        parameters: the all-in-one's parameter file content (``/**/pipeline`` section etc.).
+        parameters: the nodes' parameter file content (``/**/pipeline``, ``/**/tracker``, ...).
+        distributed: run a tracker process per camera, the sync and the splat node instead of
+            the all-in-one.
     """
 
     synth: dict
     run_s: float
     parameters: dict = field(default_factory=dict)
+    distributed: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,7 +80,8 @@ class NodeSetRun:
     Attributes:
         world: the synthetic world that was streamed (its clocks are the truth).
         sent_frames: frames the publisher sent, all cameras.
-        queue: the node's last queue counters (``queue_*`` diagnostic values, as ints).
+        queue: the last queue counters (``queue_*`` diagnostic values, as ints) of the
+            all-in-one, or of all trackers summed.
         latencies_s: one latency per estimate seen (see the module docstring).
         offsets: the last offsets published.
         rss_mb: (seconds since streaming started, resident set size MB) samples.
@@ -112,12 +121,10 @@ def run_node_set(scenario: NodeSetScenario, workdir: Path) -> NodeSetRun:
     params_file.write_text(yaml.safe_dump(scenario.parameters))
     publish_log = workdir / "published.txt"
     with _isolated_domain() as env:
-        node_log = workdir / "all_in_one.log"
-        node = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "scripts" / "s4_all_in_one"), "--ros-args", "-r", "__ns:=/s4",
-             "-p", f"rig_file:={rig_file}", "--params-file", str(params_file)],
-            env=env, stdout=node_log.open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        commands = _node_commands(world, scenario.distributed, rig_file, params_file)
+        logs = [workdir / f"{name}.log" for name in commands]  # files: a full pipe would stall a node
+        nodes = [subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                 for command, log in zip(commands.values(), logs)]  # fmt: skip
         publisher = subprocess.Popen(
             [sys.executable, "-m", "s4_ros.synth_rig_publisher", "--synth", json.dumps(scenario.synth),
              "--run-s", str(scenario.run_s), "--publish-log", str(publish_log)],
@@ -125,25 +132,28 @@ def run_node_set(scenario: NodeSetScenario, workdir: Path) -> NodeSetRun:
         )  # fmt: skip
         try:
             observer = _Observer(world.reference_camera)
-            observer.watch(node, publisher, scenario.run_s)
+            observer.watch(nodes, publisher, scenario.run_s)
         finally:
-            for process in (publisher, node):
+            for process in (publisher, *nodes):
                 process.terminate()
-            for process in (publisher, node):
+            for process in (publisher, *nodes):
                 try:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-        if node.returncode not in (0, -15) or not observer.offsets:
-            raise RuntimeError(f"all-in-one exited {node.returncode} or published no offsets:\n{node_log.read_text()[-3000:]}")
+        for name, node, log in zip(commands, nodes, logs):
+            if node.returncode not in (0, -15):
+                raise RuntimeError(f"{name} exited {node.returncode}:\n{log.read_text()[-3000:]}")
+        if not observer.offsets:
+            raise RuntimeError("no offsets were published:\n" + "\n---\n".join(log.read_text()[-1500:] for log in logs))
     sent = _published(publish_log)
     reference_sent = {s: t for camera, s, t in sent if camera == world.reference_camera}
     return NodeSetRun(
         world=world,
         sent_frames=len(sent),
-        queue=observer.queue,
-        latencies_s=observer.latencies_s(reference_sent),
+        queue=observer.queue(),
+        latencies_s=[] if scenario.distributed else observer.latencies_s(reference_sent),
         offsets=clock_offsets_from_msg(observer.offsets[-1][1]),
         rss_mb=observer.rss_mb,
         run_s=scenario.run_s,
@@ -157,11 +167,19 @@ class _Observer:
         self.reference_camera = reference_camera
         self.offsets: list[tuple[int, ClockOffsetArray]] = []  # (arrival monotonic ns, message)
         self.estimates: list[tuple[int, int]] = []  # (arrival monotonic ns, newest reference stamp ns)
-        self.queue: dict[str, int] = {}
+        self.queues: dict[str, dict[str, int]] = {}  # status name -> its last queue counters
         self.rss_mb: list[tuple[float, float]] = []
 
-    def watch(self, node: subprocess.Popen, publisher: subprocess.Popen, run_s: float) -> None:
-        """Record until the publisher has streamed for ``run_s`` seconds or the node exits."""
+    def queue(self) -> dict[str, int]:
+        """The last queue counters of every node with a queue of camera frames, summed."""
+        out: dict[str, int] = {}
+        for counters in self.queues.values():
+            for key, value in counters.items():
+                out[key] = out.get(key, 0) + value
+        return out
+
+    def watch(self, nodes: list[subprocess.Popen], publisher: subprocess.Popen, run_s: float) -> None:
+        """Record until the publisher has streamed for ``run_s`` seconds or a node exits."""
         start_s = _wait_until_publishing(publisher)
         rclpy.init()
         try:
@@ -170,9 +188,9 @@ class _Observer:
             probe.create_subscription(TrackSetMsg, f"/s4/{self.reference_camera}/tracks", self._on_tracks, output_qos(5))
             probe.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, output_qos(20))
             next_sample_s = start_s
-            while (now := time.monotonic()) < start_s + run_s and node.poll() is None:  # death: reported by the caller
+            while (now := time.monotonic()) < start_s + run_s and all(n.poll() is None for n in nodes):  # death: the caller's
                 if now >= next_sample_s:
-                    self.rss_mb.append((now - start_s, _rss_mb(node.pid)))
+                    self.rss_mb.append((now - start_s, sum(_rss_mb(n.pid) for n in nodes)))
                     next_sample_s += 1.0
                 rclpy.spin_once(probe, timeout_sec=0.05)
             probe.destroy_node()
@@ -196,9 +214,31 @@ class _Observer:
         self.estimates.append((time.monotonic_ns(), stamp_ns(msg.header)))
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
-        for status in msg.status:
-            if status.name == f"pipeline: {self.reference_camera}":
-                self.queue = {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("queue_")}
+        for status in msg.status:  # the all-in-one's one queue (every camera reports it), or each tracker's
+            if status.name == f"pipeline: {self.reference_camera}" or status.name.startswith("tracker: "):
+                self.queues[status.name] = {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("queue_")}
+
+
+def _node_commands(world: SyntheticWorld, distributed: bool, rig_file: Path, params_file: Path) -> dict[str, list[str]]:
+    """Process name -> command line of the node set's processes."""
+    scripts = REPO_ROOT / "scripts"
+    stage_args = ["--ros-args", "-r", "__ns:=/s4", "-p", f"rig_file:={rig_file}", "--params-file", str(params_file)]
+    if not distributed:
+        return {"all_in_one": [sys.executable, str(scripts / "s4_all_in_one"), *stage_args]}
+    commands = {}
+    for camera in world.cameras:
+        t = topics(camera.name)
+        extrinsics = "[" + ", ".join(repr(float(v)) for v in camera.world_from_camera.ravel()) + "]"  # all doubles
+        commands[f"tracker_{camera.name}"] = [
+            sys.executable, str(scripts / "tracker_node"), "--ros-args", "-r", f"__ns:=/s4/{camera.name}",
+            "-r", f"image:={t['image_topic']}", "-r", f"camera_info:={t['info_topic']}", "-r", f"depth:={t['depth_topic']}",
+            "-p", f"camera:={camera.name}", "-p", "use_depth:=true",
+            "-p", f"compressed:={str(CAMERA_STYLE[camera.name][0] == 'jpeg').lower()}",
+            "-p", f"world_from_camera:={extrinsics}", "--params-file", str(params_file),
+        ]  # fmt: skip
+    commands["sync"] = [sys.executable, str(scripts / "sync_node"), *stage_args]
+    commands["splat"] = [sys.executable, str(scripts / "splat_node"), *stage_args]
+    return commands
 
 
 def _rig(world: SyntheticWorld) -> dict:

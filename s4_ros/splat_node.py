@@ -33,7 +33,7 @@ from s4_core.offsets import ClockOffset, SyncState
 from s4_core.splat.model import SplatModel, SplatModelConfig
 from s4_core.tracks import TrackSet
 from s4_ros import diagnostics
-from s4_ros.camera_input import CameraInput
+from s4_ros.camera_input import CameraInput, ReceivedFrame
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.executors import run_node
 from s4_ros.outputs import SplatOutputs
@@ -112,8 +112,8 @@ class SplatNode(RigNode):
         defaults to ``/s4``)."""
         super().__init__(node_name, PARAMETER_GROUPS, **node_kwargs)
         self.config: SplatNodeConfig
-        self._pending: deque[Frame] = deque(maxlen=self.config.max_pending_frames)
-        self._latest_frame: dict[str, Frame] = {}
+        self._pending: deque[ReceivedFrame] = deque(maxlen=self.config.max_pending_frames)
+        self._latest_frame: dict[str, ReceivedFrame] = {}
         self._offsets: dict[str, ClockOffset] = {}
         self._reference_tracks: TrackSet | None = None
         self._model: SplatModel | None = None
@@ -140,10 +140,10 @@ class SplatNode(RigNode):
 
     # ---- intake ------------------------------------------------------------------------------
 
-    def _queue(self, frame: Frame) -> None:
+    def _queue(self, received: ReceivedFrame) -> None:
         with self._lock:
-            self._latest_frame[frame.camera] = frame
-            self._pending.append(frame)
+            self._latest_frame[received.camera] = received
+            self._pending.append(received)
 
     def _on_offsets(self, msg: ClockOffsetArray) -> None:
         offsets = {o.camera: o for o in clock_offsets_from_msg(msg)}
@@ -170,9 +170,11 @@ class SplatNode(RigNode):
         self._publish_diagnostics(model, offsets)
         if model is None:
             return
-        for frame in frames:
-            offset = offsets.get(frame.camera)
+        for received in frames:
+            offset = offsets.get(received.camera)
             if offset is None or offset.state is not SyncState.LOCKED:
+                continue
+            if (frame := self._inputs[received.camera].decode(received)) is None:
                 continue
             clock = ClockModel(offset.offset_s, offset.drift_ppm, offset.t0_s)
             model.add_frame(frame, frame.model, clock)
@@ -183,9 +185,10 @@ class SplatNode(RigNode):
     def _start_model(self) -> SplatModel | None:
         with self._lock:
             tracks = self._reference_tracks
-            frame = self._latest_frame.get(self.rig.reference_camera)
+            received = self._latest_frame.get(self.rig.reference_camera)
         if tracks is None or tracks.xyz is None or tracks.num_frames < self.config.min_track_frames or tracks.num_tracks == 0:
             return None
+        frame = self._inputs[received.camera].decode(received) if received is not None else None
         model = SplatModel.from_trackset(self._params.configs["splat."], self.rig.reference_camera, tracks,
                                          ClockModel(), track_colours(tracks, frame))  # the reference clock is reference time
         self._newest_capture_s = float(ns_to_seconds(tracks.stamps_ns[-1]))

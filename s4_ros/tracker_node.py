@@ -34,7 +34,7 @@ import numpy as np
 
 from s4_core.tracking import GeometricBackend, GeometricConfig, StreamingConfig, StreamingTracker
 from s4_ros import diagnostics
-from s4_ros.camera_input import CameraInput
+from s4_ros.camera_input import CameraInput, ReceivedFrame
 from s4_ros.rig import RigCamera
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.diagnostics import DiagnosticsPublisher
@@ -124,7 +124,7 @@ class TrackerNode(WorkingNode):
         self._params = NodeParameters(self, PARAMETER_GROUPS, self._reconfigure, self._diagnostics.parameter_rejected)
         self.config: TrackerNodeConfig = self._params.configs[""]
         self._lock = threading.Lock()
-        self._queue = FrameQueue([self.config.camera], self.config.max_pending_frames)
+        self._queue: FrameQueue[ReceivedFrame] = FrameQueue([self.config.camera], self.config.max_pending_frames)
         self._malformed_reported = 0
         self._tracker = self._new_tracker()
         self._published_stamp_ns: int | None = None
@@ -157,8 +157,9 @@ class TrackerNode(WorkingNode):
         with self._lock:
             tracker = self._tracker
         deadline = time.monotonic() + self.config.work_period_s
-        while time.monotonic() < deadline and (frame := self._queue.take()) is not None:
-            tracker.push(frame)
+        while time.monotonic() < deadline and (received := self._queue.take()) is not None:
+            if (frame := self._input.decode(received)) is not None:
+                tracker.push(frame)
 
     def _publish(self) -> None:
         """Publish the window when it has a frame not published yet."""

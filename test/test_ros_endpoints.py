@@ -1,5 +1,6 @@
-"""Camera inputs without rclpy's QoS event handlers (what the handlers would have reported comes
-from the graph), and restamping that works on serialized messages."""
+"""Camera inputs: serialized messages paired on the executor and decoded by the worker, no QoS
+event handlers (what they would have reported comes from the graph), and restamping that works
+on serialized messages."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy")
 from rclpy.serialization import serialize_message  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
+from sensor_msgs.msg import CameraInfo, Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
+from s4_core.camera import PinholeCamera, intrinsics_from_fov  # noqa: E402
 from s4_core.offsets import ClockOffset, SyncState  # noqa: E402
+from s4_ros.camera_info import camera_info_msg  # noqa: E402
 from s4_ros.camera_input import CameraInput  # noqa: E402
 from s4_ros.image_messages import image_msg, stamp_ns  # noqa: E402
 from s4_ros.qos import sensor_qos  # noqa: E402
@@ -83,3 +86,36 @@ def test_restamped_image_carries_the_capture_stamp_and_costs_nothing_unsubscribe
     assert len(received) == 1
     assert stamp_ns(received[0].header) == 100_250_000_000 and received[0].header.frame_id == "cam0_optical"
     assert bytes(received[0].data) == bytes(msg.data) and received[0].encoding == "rgb8"
+
+
+def test_received_frames_decode_on_demand_and_malformed_ones_are_counted(ros_env, rng):
+    model = PinholeCamera("cam0", 8, 6, intrinsics_from_fov(8, 6, 60.0))
+    rgb = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    depth_mm = rng.integers(500, 4000, (6, 8)).astype(np.uint16)
+    received = []
+    with rclpy.init():
+        node = rclpy.create_node("s4_decode_probe")
+        camera_input = CameraInput(node, CAMERA, sensor_qos("reliable", 10), received.append)
+        driver = rclpy.create_node("driver")
+        qos = sensor_qos("reliable", 10)
+        publishers = {topic: driver.create_publisher(kind, topic, qos) for topic, kind in
+                      [(CAMERA.image_topic, Image), (CAMERA.depth_topic, Image), (CAMERA.info_topic, CameraInfo)]}  # fmt: skip
+        assert _wait_until(lambda: all(p.get_subscription_count() for p in publishers.values()))
+        for k, pixels in enumerate([rgb, rgb[:3]]):  # the second image has too few rows for its size
+            header = Header(frame_id="cam0_optical")
+            header.stamp.sec, header.stamp.nanosec = 50 + k, 0
+            publishers[CAMERA.info_topic].publish(camera_info_msg(model, header))
+            assert _wait_until(lambda: camera_input.model is not None, spin_node=node)
+            image = image_msg(pixels, "rgb8", header)
+            image.height = 6
+            publishers[CAMERA.image_topic].publish(image)
+            publishers[CAMERA.depth_topic].publish(image_msg(depth_mm, "16UC1", header))
+            assert _wait_until(lambda: len(received) == k + 1, spin_node=node)
+        driver.destroy_node()
+        first, second = (camera_input.decode(r) for r in received)
+        assert camera_input.health().malformed == 1 and second is None
+        node.destroy_node()
+    assert received[0].stamp_ns == 50_000_000_000 and first.stamp_ns == 50_000_000_000
+    np.testing.assert_array_equal(first.rgb, rgb)
+    np.testing.assert_allclose(first.depth_m, depth_mm / 1000.0, rtol=1e-6)
+    np.testing.assert_allclose(first.model.K, model.K)
