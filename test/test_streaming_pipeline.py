@@ -1,5 +1,6 @@
 """StreamingPipeline's knobs that must not change results: frames that skip splat training, and
-frames pushed in batches (the cameras then track concurrently)."""
+frames pushed in batches (the cameras then track concurrently); and the spare-time training of
+the live node."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from s4_core.offsets import SyncState
 from s4_core.pipeline import PipelineConfig, StreamingPipeline
 from s4_core.splat.model import SplatModelConfig
 from s4_core.splat.render import render
@@ -47,6 +49,18 @@ def test_frames_that_skip_splat_training_leave_tracks_and_offsets_alone():
         np.testing.assert_array_equal([o.offset_s for o in a.offsets.values()], [o.offset_s for o in b.offsets.values()])
         for camera in a.tracks:
             np.testing.assert_array_equal(a.tracks[camera].uv, b.tracks[camera].uv)
+
+
+def test_spare_time_training_takes_a_frame_only_from_a_locked_camera():
+    """The live node's path: frames pushed untrained, then handed to train_splats_on."""
+    world = SyntheticWorld(SynthConfig(num_cameras=2, duration_s=1.5, size_wh=(160, 120), offsets_s=(0.0, 3.0), drift_ppm=(0.0, 0.0)))
+    pipeline, _ = _run(world, train_splats=False)
+    offsets = pipeline.offsets()
+    assert offsets["cam0"].state is SyncState.LOCKED and offsets["cam1"].state is not SyncState.LOCKED  # 3 s: beyond the 2-s window
+    newest = {i: list(world.frames(i))[-1] for i in range(2)}
+    assert not pipeline.train_splats_on(newest[1]) and pipeline.splat_steps == 0
+    assert pipeline.train_splats_on(replace(newest[0], model=None))  # the pipeline knows the camera's model
+    assert pipeline.splat_steps == 1
 
 
 def test_frames_pushed_in_batches_give_the_updates_of_frames_pushed_one_by_one():
