@@ -31,9 +31,11 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, Image
 
 from s4.msg import TrackSet as TrackSetMsg
+from s4_core.bagtool.cdr_header import header_stamp_ns
 from s4_core.camera import PinholeCamera
 from s4_core.offsets import ClockOffset, SyncState
 from s4_core.sync import OnlineClockSync, OnlineSyncConfig
@@ -43,7 +45,7 @@ from s4_ros import diagnostics
 from s4_ros.camera_info import CalibrationChanges, pinhole_from_camera_info
 from s4_ros.config_fields import ParameterGroup
 from s4_ros.executors import run_node
-from s4_ros.image_messages import depth_m_from_msg, stamp_ns
+from s4_ros.image_messages import depth_m_from_msg
 from s4_ros.outputs import SyncOutputs, offset_with_staleness
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
 from s4_ros.restamping import Restamper
@@ -149,7 +151,7 @@ class SyncNode(RigNode):
             if restamper is not None:
                 self.create_subscription(restamper.image_type, camera.image_topic, restamper.image, qos, raw=True)
             if camera.depth_topic:
-                self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos)
+                self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos, raw=True)
         self.create_timer(self.config.publish_period_s, self._publish_offsets)
         self.create_timer(1.0, self._publish_diagnostics)
         self.start_work([WorkStep(self.config.match_period_s, self._match)])
@@ -182,9 +184,10 @@ class SyncNode(RigNode):
         with self._lock:
             self._models[camera.name] = model
 
-    def _on_depth(self, camera: str, msg: Image) -> None:
+    def _on_depth(self, camera: str, raw: bytes) -> None:
+        """Queue a serialized depth image: the match thread converts the ones it keeps."""
         with self._lock:
-            self._pending_depth[camera].append(msg)
+            self._pending_depth[camera].append(raw)
 
     # ---- work (the work thread) --------------------------------------------------------------------------------
 
@@ -212,7 +215,7 @@ class SyncNode(RigNode):
             self._offsets.update(offsets)
             self._matches = counts if counts is not None else self._matches
 
-    def _update_depth_histories(self, models: dict[str, PinholeCamera], depth_msgs: dict[str, list[Image]]) -> None:
+    def _update_depth_histories(self, models: dict[str, PinholeCamera], depth_msgs: dict[str, list[bytes]]) -> None:
         """Push the queued depth images of every calibrated camera into its history (a new
         history when the camera's image size changed)."""
         config = self._params.configs["depth_history."]
@@ -223,9 +226,9 @@ class SyncNode(RigNode):
             history = self._depth_histories.get(name)
             if history is None or (history.full_model.width, history.full_model.height) != (model.width, model.height):
                 history = self._depth_histories[name] = DepthHistory(model, config)
-            for msg in msgs:
+            for raw in msgs:
                 try:
-                    history.push(stamp_ns(msg.header), depth_m_from_msg(msg))
+                    history.push(header_stamp_ns(raw), depth_m_from_msg(deserialize_message(raw, Image)))
                 except ValueError as error:
                     self.get_logger().warning(f"{name}: depth image ignored: {error}", throttle_duration_sec=5.0)
 
