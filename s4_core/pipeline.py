@@ -34,7 +34,7 @@ from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
 from s4_core.threads import driver_thread, shared_pool
 from s4_core.tracking.input_gate import FrameVerdict
-from s4_core.tracking.streaming import StreamingConfig, StreamingTracker
+from s4_core.tracking.streaming import StreamingConfig, StreamingTracker, WindowParts
 from s4_core.tracks import TrackSet
 
 log = logging.getLogger(__name__)
@@ -103,16 +103,15 @@ class _RunningEstimate:
 
     Attributes:
         stamp_ns: reference-clock time of the estimate.
-        windows: the cameras' track windows it works on.
         newest_reference: the reference camera's newest frame when it started (the splat
             model takes its colours from it).
-        offsets: the estimate's future.
+        result: the estimate's future: the cameras' track windows it worked on, and the
+            offsets it made of them.
     """
 
     stamp_ns: int
-    windows: dict[str, TrackSet]
     newest_reference: Frame | None
-    offsets: Future
+    result: Future[tuple[dict[str, TrackSet], dict[str, ClockOffset]]]
 
 
 @dataclass(frozen=True)
@@ -230,7 +229,7 @@ class StreamingPipeline:
                 self._held_frames.append(_HeldFrame(frame, self._frames_seen[frame.camera]))
         last, last_taken = tracked[-1] if tracked else (None, False)
         due = last_taken and last.camera == self.reference_camera and self._estimate_due(last.stamp_ns)
-        if self._running is not None and (due or self._running.offsets.done()):
+        if self._running is not None and (due or self._running.result.done()):
             updates.append(self._finish_estimate())
         if self._running is None:
             self._train_held_frames()
@@ -275,7 +274,7 @@ class StreamingPipeline:
         if self._running is not None:
             updates.append(self._finish_estimate())
         self._train_held_frames()
-        ref_stamps = self._trackers[self.reference_camera].window_tracks().stamps_ns
+        ref_stamps = self._trackers[self.reference_camera].window_parts().stamps_ns
         if len(ref_stamps) == 0 or ref_stamps[-1] == self._last_estimate_ns:
             return updates
         self._sync.force_next_estimate()
@@ -307,24 +306,32 @@ class StreamingPipeline:
         return (stamp_ns - self._last_estimate_ns) >= self.config.reestimate_period_s * NS_PER_S
 
     def _start_estimate(self, stamp_ns: int) -> _RunningEstimate:
-        """Snapshot the windows and histories and estimate from them on the driver thread, so
-        that the trackers and histories can take the next frames meanwhile."""
+        """Snapshot the windows and histories; join the windows and estimate from them on the
+        driver thread, so that the trackers and histories take the next frames meanwhile (the
+        joining was 7 % of the all-in-one's work thread, which keeps up with the cameras)."""
         self._last_estimate_ns = stamp_ns
-        windows = dict(zip(self._trackers, shared_pool().map(StreamingTracker.window_tracks, self._trackers.values())))
-        windows = {name: tracks for name, tracks in windows.items() if tracks.num_frames > 0}
-        depth = {name: h.snapshot() for name, h in self._depth_histories.items() if h.num_frames and name in windows}
-        images = {name: h.snapshot() for name, h in self._image_histories.items() if h.num_frames and name in windows}
-        offsets = driver_thread().submit(self._sync.update, windows, depth or None, images or None)
-        return _RunningEstimate(stamp_ns, windows, self._newest_frame.get(self.reference_camera), offsets)
+        parts = {name: tracker.window_parts() for name, tracker in self._trackers.items()}
+        parts = {name: window for name, window in parts.items() if len(window.stamps_ns)}
+        depth = {name: h.snapshot() for name, h in self._depth_histories.items() if h.num_frames and name in parts}
+        images = {name: h.snapshot() for name, h in self._image_histories.items() if h.num_frames and name in parts}
+        result = driver_thread().submit(self._estimate, parts, depth or None, images or None)
+        return _RunningEstimate(stamp_ns, self._newest_frame.get(self.reference_camera), result)
+
+    def _estimate(
+        self, parts: dict[str, WindowParts], depth: dict[str, DepthHistory] | None, images: dict[str, ImageHistory] | None
+    ) -> tuple[dict[str, TrackSet], dict[str, ClockOffset]]:
+        """The cameras' windows (joined concurrently) and the offsets the sync makes of them."""
+        windows = dict(zip(parts, shared_pool().map(WindowParts.assemble, parts.values())))
+        return windows, self._sync.update(windows, depth, images)
 
     def _finish_estimate(self) -> PipelineUpdate:
         """Wait for the running estimate and turn it into an update (starting the splat model
         if due). The held frames are not yet trained on: the update shows the model as the
         estimate found it."""
         running, self._running = self._running, None
-        offsets = running.offsets.result()  # re-raises what the estimate raised
+        windows, offsets = running.result.result()  # re-raises what the estimate raised
         self._settled_offsets = self._sync.offsets()
-        self._maybe_start_splats(running, offsets)
+        self._maybe_start_splats(windows, running.newest_reference)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:
             start_s, end_s = self._splats.supported_interval_s
@@ -334,20 +341,20 @@ class StreamingPipeline:
         return PipelineUpdate(
             stamp_ns=running.stamp_ns,
             offsets=self.offsets(),
-            tracks=running.windows,
+            tracks=windows,
             correspondences=self._sync.last_correspondences(),
             splats=snapshot,
             scaffold_paths=scaffold_paths,
         )
 
-    def _maybe_start_splats(self, running: _RunningEstimate, offsets: Mapping[str, ClockOffset]) -> None:
+    def _maybe_start_splats(self, windows: Mapping[str, TrackSet], newest_reference: Frame | None) -> None:
         """Start the splat model from the reference camera's 3D tracks once they exist."""
         if self.config.splats is None or self._splats is not None:
             return
-        tracks = running.windows.get(self.reference_camera)
+        tracks = windows.get(self.reference_camera)
         if tracks is None or tracks.xyz is None or tracks.world_frame != "world" or tracks.num_tracks == 0:
             return
-        colours = _track_colours(tracks, running.newest_reference)
+        colours = _track_colours(tracks, newest_reference)
         self._splats = SplatModel.from_trackset(
             self.config.splats, self.reference_camera, tracks, ClockModel(), colours
         )

@@ -68,6 +68,24 @@ class StreamingConfig:
             raise ValueError(f"window_s must be positive, got {self.window_s}")
 
 
+@dataclass(frozen=True)
+class WindowParts:
+    """A window's segments and frame stamps, ready to be joined into one TrackSet.
+
+    Joining is most of the cost of a window's tracks (dense [frames, tracks] arrays over the
+    whole window): a live caller hands the parts to the thread that will use the tracks.
+    """
+
+    camera: str
+    stamps_ns: np.ndarray
+    segments: list[Segment]
+    min_valid_steps: int
+
+    def assemble(self) -> TrackSet:
+        """The window's TrackSet."""
+        return assemble_window(self.camera, self.stamps_ns, self.segments, self.min_valid_steps)
+
+
 class StreamingTracker:
     """Tracks one camera stream over a sliding window.
 
@@ -127,12 +145,15 @@ class StreamingTracker:
 
     def window_tracks(self) -> TrackSet:
         """The tracks over the current window (empty TrackSet before the first frame)."""
+        return self.window_parts().assemble()
+
+    def window_parts(self) -> WindowParts:
+        """What :meth:`window_tracks` assembles, taken now; later pushes do not change it, so
+        another thread may assemble it (the cheap part, tracking the live segment, is done here)."""
         segments = list(self._finished)
         if self._live_frames:
             segments.append(self._live_segment(self._track_live(self._live_frames)))
-        return assemble_window(
-            self.camera, np.asarray(self._window_stamps_ns, np.int64), segments, self.config.min_valid_steps
-        )
+        return WindowParts(self.camera, np.asarray(self._window_stamps_ns, np.int64), segments, self.config.min_valid_steps)
 
     def _track_live(self, frames: Sequence[Frame]) -> TrackSet:
         return self.backend.track_window(frames, self._live_queries)
