@@ -271,6 +271,11 @@ def test_point_clouds_and_markers_are_well_formed(recording):
             assert all(min(m.scale.x, m.scale.y, m.scale.z) > 0 for m in markers[1:]), topic
 
 
+def test_the_splat_model_trains_in_the_time_tracking_leaves(recording):
+    steps = [int(kv.value) for _, status in recording.statuses("pipeline: cam0") for kv in status.values if kv.key == "splat_steps"]
+    assert steps and steps[-1] > 0, f"this small rig leaves the work thread spare time, yet the model never trained; {_why(recording)}"
+
+
 def test_reference_images_are_republished_with_capture_stamps(recording):
     truth = recording.world.frame_times(0).stamp_ns
     period_ns = int(recording.world.config.duration_s * 1e9)
