@@ -135,7 +135,8 @@ def example_rig_nodes():
     from s4_ros.tracker_node import TrackerNode
 
     rclpy.init(args=["--ros-args", "-p", f"rig_file:={ROOT / 'config' / 'rig_example.yaml'}",
-                     "--params-file", str(ROOT / "config" / "s4.yaml")])  # fmt: skip
+                     "--params-file", str(ROOT / "config" / "s4.yaml"),
+                     "-p", "niceness:=0"])  # the splat node would renice this test process  # fmt: skip
     variants = {
         "all_in_one": [AllInOneNode()],
         "distributed": [TrackerNode(namespace="/s4/cam0"), TrackerNode(namespace="/s4/cam1"), SyncNode(), SplatNode()],
