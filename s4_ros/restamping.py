@@ -12,6 +12,7 @@ from collections.abc import Callable
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from s4_core.bagtool.cdr_header import header_stamp_ns, with_header_stamp
@@ -68,3 +69,40 @@ class Restamper:
         if offset is None or offset.state is not SyncState.LOCKED:
             return
         publisher.publish(with_header_stamp(raw, capture_stamp_ns(header_stamp_ns(raw), offset)))
+
+    def images_wanted(self) -> bool:
+        """Whether somebody subscribes to the restamped images."""
+        return self._image_pub.get_subscription_count() > 0
+
+
+class ImagesOnDemand:
+    """A camera's image subscription for a node that takes the images only to restamp them:
+    held only while somebody subscribes to the restamped images.
+
+    A subscription takes every image whether or not it is republished (120 a second, 28 MB, on
+    the 4-camera bench rig, where nobody listens). :meth:`update`, called once a second, follows
+    the demand, so a new subscriber to the synced images gets them within about a second.
+    """
+
+    def __init__(self, node: Node, camera: RigCamera, qos: QoSProfile, restamper: Restamper) -> None:
+        self._node = node
+        self._topic = camera.image_topic
+        self._qos = qos
+        self._restamper = restamper
+        self._subscription: Subscription | None = None
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether the camera's images are subscribed now."""
+        return self._subscription is not None
+
+    def update(self) -> None:
+        """Subscribe or unsubscribe the camera's images as the restamped ones are wanted."""
+        wanted = self._restamper.images_wanted()
+        if wanted and self._subscription is None:
+            self._subscription = self._node.create_subscription(
+                self._restamper.image_type, self._topic, self._restamper.image, self._qos, raw=True
+            )
+        elif not wanted and self._subscription is not None:
+            self._node.destroy_subscription(self._subscription)
+            self._subscription = None

@@ -2,8 +2,9 @@
 
 Topics (relative to the node's namespace, ``/s4`` by default; cameras from ``rig_file``):
 
-- subscribes ``<camera>/tracks`` (s4/TrackSet) of every camera, and each camera's image,
-  camera_info and aligned depth topics from the rig file;
+- subscribes ``<camera>/tracks`` (s4/TrackSet) of every camera, and each camera's
+  camera_info and aligned depth topics from the rig file, and its image topic while somebody
+  subscribes to its restamped images (:class:`s4_ros.restamping.ImagesOnDemand`);
 - publishes ``clock_offsets`` (s4/ClockOffsetArray) every ``publish_period_s``,
   ``correspondences`` (s4/TrackCorrespondences, one message per camera pair and estimate),
   ``synced/<camera>/image_raw`` (``.../compressed`` for compressed cameras) and
@@ -48,7 +49,7 @@ from s4_ros.executors import run_node
 from s4_ros.image_messages import depth_m_from_msg
 from s4_ros.outputs import SyncOutputs, offset_with_staleness
 from s4_ros.qos import DEFAULT_RELIABILITY, DEFAULT_SENSOR_DEPTH, output_qos, sensor_qos
-from s4_ros.restamping import Restamper
+from s4_ros.restamping import ImagesOnDemand, Restamper
 from s4_ros.rig_node import RigNode
 from s4_ros.rig import Rig, RigCamera
 from s4_ros.work_thread import WorkStep
@@ -143,17 +144,19 @@ class SyncNode(RigNode):
     def _create_io(self) -> None:
         qos = sensor_qos(self.config.reliability, self.config.queue_depth)
         self._outputs = SyncOutputs(self, self.rig.reference_camera, self.rig.world_frame)
+        self._images_on_demand: list[ImagesOnDemand] = []
         for camera in self.rig.cameras:
             self.create_subscription(TrackSetMsg, f"{camera.name}/tracks", self._on_tracks, output_qos())
             restamper = Restamper(self, camera, qos, lambda name: self.current_offsets().get(name)) if self.config.restamp_images else None
             on_info = functools.partial(self._on_camera_info, camera, CalibrationChanges(), restamper)
             self.create_subscription(CameraInfo, camera.info_topic, on_info, qos, raw=True)
             if restamper is not None:
-                self.create_subscription(restamper.image_type, camera.image_topic, restamper.image, qos, raw=True)
+                self._images_on_demand.append(ImagesOnDemand(self, camera, qos, restamper))
             if camera.depth_topic:
                 self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos, raw=True)
         self.create_timer(self.config.publish_period_s, self._publish_offsets)
         self.create_timer(1.0, self._publish_diagnostics)
+        self.create_timer(1.0, lambda: [images.update() for images in self._images_on_demand])
         self.start_work([WorkStep(self.config.match_period_s, self._match)])
 
     # ---- intake ------------------------------------------------------------------------------

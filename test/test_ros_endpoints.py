@@ -20,7 +20,7 @@ from s4_ros.camera_info import camera_info_msg  # noqa: E402
 from s4_ros.camera_input import CameraInput  # noqa: E402
 from s4_ros.image_messages import image_msg, stamp_ns  # noqa: E402
 from s4_ros.qos import sensor_qos  # noqa: E402
-from s4_ros.restamping import Restamper  # noqa: E402
+from s4_ros.restamping import ImagesOnDemand, Restamper  # noqa: E402
 from s4_ros.rig import RigCamera  # noqa: E402
 
 CAMERA = RigCamera("cam0", "/cam0/image_raw", "/cam0/camera_info", "/cam0/depth")
@@ -119,3 +119,21 @@ def test_received_frames_decode_on_demand_and_malformed_ones_are_counted(ros_env
     np.testing.assert_array_equal(first.rgb, rgb)
     np.testing.assert_allclose(first.depth_m, depth_mm / 1000.0, rtol=1e-6)
     np.testing.assert_allclose(first.model.K, model.K)
+
+
+def test_images_taken_only_to_restamp_are_subscribed_only_while_someone_listens(ros_env):
+    locked = ClockOffset("cam0", 0.25, 1e-4, state=SyncState.LOCKED)
+    with rclpy.init():
+        node = rclpy.create_node("s4_on_demand_probe")
+        images = ImagesOnDemand(node, CAMERA, sensor_qos("reliable"), Restamper(node, CAMERA, sensor_qos("reliable"), lambda _: locked))
+        images.update()
+        assert not images.subscribed and node.count_subscribers(CAMERA.image_topic) == 0
+        listener = rclpy.create_node("synced_listener")
+        listening = listener.create_subscription(Image, "/synced/cam0/image_raw", lambda _msg: None, sensor_qos("reliable"))
+        assert _wait_until(lambda: images.update() or images.subscribed)
+        assert _wait_until(lambda: node.count_subscribers(CAMERA.image_topic) == 1)
+        listener.destroy_subscription(listening)
+        assert _wait_until(lambda: images.update() or not images.subscribed)
+        assert _wait_until(lambda: node.count_subscribers(CAMERA.image_topic) == 0)
+        listener.destroy_node()
+        node.destroy_node()
