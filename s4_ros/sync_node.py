@@ -156,8 +156,12 @@ class SyncNode(RigNode):
                 self.create_subscription(Image, camera.depth_topic, lambda m, c=camera.name: self._on_depth(c, m), qos, raw=True)
         self.create_timer(self.config.publish_period_s, self._publish_offsets)
         self.create_timer(1.0, self._publish_diagnostics)
-        self.create_timer(1.0, lambda: [images.update() for images in self._images_on_demand])
+        self.create_timer(1.0, self._follow_image_demand)
         self.start_work([WorkStep(self.config.match_period_s, self._match)])
+
+    def _follow_image_demand(self) -> None:
+        for images in self._images_on_demand:
+            images.update()
 
     # ---- intake ------------------------------------------------------------------------------
 
