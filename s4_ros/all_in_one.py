@@ -113,6 +113,7 @@ class AllInOneNode(RigNode):
         self._errors = diagnostics.SurvivedErrors(self, "pipeline step")
         self._pipeline: StreamingPipeline | None = None
         self._untrained: dict[str, Frame] = {}  # each camera's newest frame the splat model has not seen
+        self._frames_taken = {name: 0 for name in self.rig.names}
         self._offsets = initial_offsets(self.rig)
         self._matches: dict[str, int] = {}
         self._create_io()
@@ -158,7 +159,9 @@ class AllInOneNode(RigNode):
         while time.monotonic() < deadline and (received := self._queue.take()) is not None:
             if (frame := self._inputs[received.camera].decode(received)) is not None:
                 self._push(pipeline, [frame])
-                self._untrained[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
+                self._frames_taken[frame.camera] += 1
+                if self._frames_taken[frame.camera] % pipeline.config.splat_camera_stride == 0:
+                    self._untrained[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
         self._push(pipeline, [])  # collects an estimate that finished after the last frame
         self._train_in_spare_time(pipeline, deadline)
 
@@ -178,11 +181,12 @@ class AllInOneNode(RigNode):
 
     def _train_in_spare_time(self, pipeline: StreamingPipeline, deadline: float) -> None:
         """Train the splat model until ``deadline`` while no frame waits, on each camera's newest
-        frame in turn (the camera that waited longest first).
+        frame of its turn (every ``splat_camera_stride``-th frame, the most the model is meant to
+        take), the camera that waited longest first.
 
         Tracking and offsets must keep up with the cameras; the model only gets the time they
-        leave. Training on every n-th frame instead took a fifth of the work thread on the
-        4-camera bench, which the queue paid for in dropped frames.
+        leave. Training on each turn whatever the queue held took a fifth of the work thread on
+        the 4-camera bench, which the queue paid for in dropped frames.
         """
         while self._untrained and self._queue.pending() == 0 and time.monotonic() < deadline:
             frame = self._untrained.pop(next(iter(self._untrained)))
