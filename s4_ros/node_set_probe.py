@@ -117,11 +117,11 @@ def run_node_set(scenario: NodeSetScenario, workdir: Path) -> NodeSetRun:
     """
     world = SyntheticWorld(synth_config(scenario.synth))
     rig_file, params_file = workdir / "rig.yaml", workdir / "params.yaml"
-    rig_file.write_text(yaml.safe_dump(_rig(world)))
+    rig_file.write_text(yaml.safe_dump(rig_description(world)))
     params_file.write_text(yaml.safe_dump(scenario.parameters))
     publish_log = workdir / "published.txt"
     with _isolated_domain() as env:
-        commands = _node_commands(world, scenario.distributed, rig_file, params_file)
+        commands = node_commands(world, scenario.distributed, rig_file, params_file)
         logs = [workdir / f"{name}.log" for name in commands]  # files: a full pipe would stall a node
         nodes = [subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
                  for command, log in zip(commands.values(), logs)]  # fmt: skip
@@ -219,8 +219,10 @@ class _Observer:
                 self.queues[status.name] = {kv.key: int(kv.value) for kv in status.values if kv.key.startswith("queue_")}
 
 
-def _node_commands(world: SyntheticWorld, distributed: bool, rig_file: Path, params_file: Path) -> dict[str, list[str]]:
-    """Process name -> command line of the node set's processes."""
+def node_commands(world: SyntheticWorld, distributed: bool, rig_file: Path, params_file: Path) -> dict[str, list[str]]:
+    """Process name -> command line of the node set's processes, started the way the launch
+    files start them (trackers in ``/s4/<camera>`` with their inputs remapped onto the
+    publisher's topics and their extrinsics as a parameter)."""
     scripts = REPO_ROOT / "scripts"
     stage_args = ["--ros-args", "-r", "__ns:=/s4", "-p", f"rig_file:={rig_file}", "--params-file", str(params_file)]
     if not distributed:
@@ -241,7 +243,8 @@ def _node_commands(world: SyntheticWorld, distributed: bool, rig_file: Path, par
     return commands
 
 
-def _rig(world: SyntheticWorld) -> dict:
+def rig_description(world: SyntheticWorld) -> dict:
+    """The rig file's content for the world's cameras on the synthetic publisher's topics."""
     cameras = [{"name": c.name, **topics(c.name), "compressed": CAMERA_STYLE[c.name][0] == "jpeg",
                 "world_from_camera": c.world_from_camera.ravel().tolist()} for c in world.cameras]  # fmt: skip
     return {"reference_camera": world.reference_camera, "world_frame": "world", "cameras": cameras}

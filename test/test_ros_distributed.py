@@ -26,9 +26,10 @@ rclpy = pytest.importorskip("rclpy")
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from conftest import REPO_ROOT  # noqa: E402
-from peers.ros_rig_publisher import CAMERA_STYLE, synth_config, topics  # noqa: E402
+from peers.ros_rig_publisher import synth_config  # noqa: E402
 from s4.msg import ClockOffset, ClockOffsetArray, TrackCorrespondences, TrackSet  # noqa: E402
 from s4_core.synth import SyntheticWorld  # noqa: E402
+from s4_ros.node_set_probe import node_commands, rig_description  # noqa: E402
 from s4_ros.qos import output_qos  # noqa: E402
 from s4_ros.s4_messages import track_set_from_msg  # noqa: E402
 
@@ -54,38 +55,18 @@ PARAMETERS = {
 }
 
 
-def _tracker_command(camera, rig_params: str) -> list[str]:
-    t = topics(camera.name)
-    extrinsics = "[" + ", ".join(repr(float(v)) for v in camera.world_from_camera.ravel()) + "]"  # all doubles
-    return [
-        sys.executable, str(REPO_ROOT / "scripts" / "tracker_node"), "--ros-args",
-        "-r", f"__ns:=/s4/{camera.name}", "-r", f"image:={t['image_topic']}", "-r", f"camera_info:={t['info_topic']}",
-        "-r", f"depth:={t['depth_topic']}", "-p", f"camera:={camera.name}", "-p", "use_depth:=true",
-        "-p", f"compressed:={str(CAMERA_STYLE[camera.name][0] == 'jpeg').lower()}",
-        "-p", f"world_from_camera:={extrinsics}", "--params-file", rig_params,
-    ]  # fmt: skip
-
-
 def _cam1(offsets: ClockOffsetArray) -> ClockOffset:
     return next(o for o in offsets.offsets if o.camera == "cam1")
 
 
 def test_distributed_nodes_work_together(tmp_path):
     world = SyntheticWorld(synth_config({}))
-    cameras = [{"name": c.name, **topics(c.name), "compressed": CAMERA_STYLE[c.name][0] == "jpeg",
-                "world_from_camera": c.world_from_camera.ravel().tolist()} for c in world.cameras]  # fmt: skip
-    (tmp_path / "rig.yaml").write_text(yaml.safe_dump({"reference_camera": "cam0", "cameras": cameras}))
+    (tmp_path / "rig.yaml").write_text(yaml.safe_dump(rig_description(world)))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(PARAMETERS))
     env = dict(os.environ, ROS_DOMAIN_ID=str(random.SystemRandom().randint(1, 101)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                PYTHONUNBUFFERED="1", PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "test")]))  # fmt: skip
-    stage_args = ["--ros-args", "-r", "__ns:=/s4", "-p", f"rig_file:={tmp_path / 'rig.yaml'}",
-                  "--params-file", str(tmp_path / "params.yaml")]  # fmt: skip
-    commands = [
-        [sys.executable, "-m", "peers.ros_rig_publisher", "--run-s", str(DEADLINE_S)],
-        *(_tracker_command(c, str(tmp_path / "params.yaml")) for c in world.cameras),
-        [sys.executable, str(REPO_ROOT / "scripts" / "sync_node"), *stage_args],
-        [sys.executable, str(REPO_ROOT / "scripts" / "splat_node"), *stage_args],
-    ]
+    nodes = node_commands(world, True, tmp_path / "rig.yaml", tmp_path / "params.yaml")  # trackers, sync, splat last
+    commands = [[sys.executable, "-m", "peers.ros_rig_publisher", "--run-s", str(DEADLINE_S)], *nodes.values()]
     logs = [tmp_path / f"process{i}.log" for i in range(len(commands))]  # files: a full pipe would stall a node
     processes = [subprocess.Popen(c, cwd=REPO_ROOT / "test", env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
                  for c, log in zip(commands, logs)]  # fmt: skip
