@@ -101,6 +101,12 @@ class NodeSetRun:
         before = [mb for t, mb in self.rss_mb if t <= t_s]
         return before[-1] if before else float("nan")
 
+    def rss_median(self, from_s: float, to_s: float) -> float:
+        """Median RSS (MB) of the samples taken in ``[from_s, to_s]``: a level that one sample
+        caught at the top or bottom of the allocator's swings (+-40 MB measured) does not move."""
+        within = [mb for t, mb in self.rss_mb if from_s <= t <= to_s]
+        return float(np.median(within)) if within else float("nan")
+
     def rss_slope_mb_per_min(self, from_s: float) -> float:
         """Least-squares slope of RSS over the samples from ``from_s`` on, MB per minute."""
         samples = np.array([(t, mb) for t, mb in self.rss_mb if t >= from_s])
