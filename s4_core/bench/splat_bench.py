@@ -108,8 +108,8 @@ def held_out_camera_rows(ctx: BenchContext) -> list[BenchRow]:
     reference camera's left-out odd frames (novel times from a trained view).
 
     Protocol: camera 3's colour response (gain, white balance) cannot be learned from the other
-    cameras, so a 3x4 colour affine is fitted on its even frames (its own noisy images) and its
-    odd frames are scored against the noise-free render. Scores over all pixels and over the
+    cameras, so a 3x4 colour affine is fitted on its even frames (its own noisy images, where the
+    model covers them) and its odd frames are scored against the noise-free render. Scores over all pixels and over the
     pixels some training camera sees at that time (co-visible, DyCheck's mPSNR / mSSIM).
     """
     try:
@@ -138,7 +138,7 @@ def held_out_camera_rows(ctx: BenchContext) -> list[BenchRow]:
     return [
         BenchRow("splat held-out times PSNR", time_psnr, "dB", times, *at_least(time_psnr, 28.0)),
         BenchRow("splat held-out times SSIM", time_ssim, "", times, *at_least(time_ssim, 0.8)),
-        BenchRow("splat held-out camera PSNR", score.psnr_db, "dB", scene, *at_least(score.psnr_db, 20.0)),
+        BenchRow("splat held-out camera PSNR", score.psnr_db, "dB", scene, *at_least(score.psnr_db, 28.0)),
         BenchRow("splat held-out camera SSIM", score.ssim, "", scene, *at_least(score.ssim, 0.6)),
         BenchRow("splat held-out camera mPSNR", score.masked_psnr_db, "dB", covisible, *at_least(score.masked_psnr_db, 28.0)),
         BenchRow("splat held-out camera mSSIM", score.masked_ssim, "", covisible, *at_least(score.masked_ssim, 0.8)),
@@ -149,6 +149,8 @@ TRAIN_CAMERAS = (0, 1, 2)
 HELD_OUT_CAMERA = 3
 STEPS_PER_FRAME_QUICK = 4
 STEPS_PER_FRAME_FULL = 4
+#: Render alpha from which a held-out pixel counts as covered by the model (colour-affine fit).
+AFFINE_MIN_ALPHA = 0.9
 
 
 @dataclass(frozen=True)
@@ -311,12 +313,25 @@ def _frames_in_capture_order(world, model: SplatModel, cameras: tuple[int, ...])
 
 
 def score_held_out_camera(world, model: SplatModel, held_out: int, train: tuple[int, ...]) -> HeldOutScore:
-    """Scores of ``held_out``'s odd frames after fitting its colour affine on its even frames."""
+    """Scores of ``held_out``'s odd frames after fitting its colour affine on its even frames,
+    on the pixels the model covers there (render alpha at least ``AFFINE_MIN_ALPHA``).
+
+    Why only covered pixels: where the model has nothing (the background colour is rendered),
+    a fit over all pixels maps that colour to whatever the camera saw there, so the affine
+    paints uncovered regions and skews the covered ones (at 160x120 it had cross-channel terms
+    of -0.8 where the true response is diagonal, and scored co-visible pixels 1.0 dB below a
+    fit on covered pixels only, which landed within 0.1 dB of the true response).
+    """
     camera = world.cameras[held_out]
     frames = _frames_in_capture_order(world, model, (held_out,))
-    rendered = [model.render(camera, capture).rgb.reshape(-1, 3) for capture, _, _ in frames]
+    renders = [model.render(camera, capture) for capture, _, _ in frames]
+    rendered = [out.rgb.reshape(-1, 3) for out in renders]
     observed = [torch.as_tensor(f.rgb.reshape(-1, 3) / 255.0, dtype=torch.float32) for _, _, f in frames]
-    affine = fit_colour_affine(torch.cat(rendered[0::2]), torch.cat(observed[0::2]))
+    covered = [out.alpha.reshape(-1) >= AFFINE_MIN_ALPHA for out in renders[0::2]]
+    affine = fit_colour_affine(
+        torch.cat([rgb[keep] for rgb, keep in zip(rendered[0::2], covered)]),
+        torch.cat([rgb[keep] for rgb, keep in zip(observed[0::2], covered)]),
+    )
     scores = []
     for (capture, _, _), prediction in list(zip(frames, rendered))[1::2]:
         truth = world.render(held_out, capture)
