@@ -170,6 +170,7 @@ class StreamingPipeline:
         self._last_estimate_ns: int | None = None
         self._running: _RunningEstimate | None = None
         self._held_frames: list[_HeldFrame] = []
+        self._spare_frames: dict[str, Frame] = {}  # per camera, its newest untrained frame of its turn (see train_spare_frame)
         self._settled_offsets: dict[str, ClockOffset] = {}  # the sync's, as of the last finished estimate
 
     def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
@@ -178,8 +179,8 @@ class StreamingPipeline:
         Args:
             frame: the next frame of any camera.
             train_splats: let this frame train the splat model (when its camera's turn and
-                offset allow). A live node passes False while frames wait, so that tracking and
-                offsets get the CPU first and the splat model only its spare time.
+                offset allow). A live node passes False, so that tracking and offsets get the
+                CPU first, and gives the model its spare time with :meth:`train_spare_frame`.
 
         Raises:
             ValueError: the frame's camera is not part of the rig.
@@ -225,8 +226,13 @@ class StreamingPipeline:
                 continue
             self._frames_seen[frame.camera] += 1
             self._newest_frame[frame.camera] = frame
-            if train_splats and self.config.splats is not None:
-                self._held_frames.append(_HeldFrame(frame, self._frames_seen[frame.camera]))
+            if self.config.splats is None:
+                continue
+            seen = self._frames_seen[frame.camera]
+            if train_splats:
+                self._held_frames.append(_HeldFrame(frame, seen))
+            elif seen % self.config.splat_camera_stride == 0:
+                self._spare_frames[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
         last, last_taken = tracked[-1] if tracked else (None, False)
         due = last_taken and last.camera == self.reference_camera and self._estimate_due(last.stamp_ns)
         if self._running is not None and (due or self._running.result.done()):
@@ -372,14 +378,28 @@ class StreamingPipeline:
         if seen % self.config.splat_camera_stride == 0:
             self.train_splats_on(frame)
 
+    def train_spare_frame(self) -> bool:
+        """Offer the splat model one frame pushed with ``train_splats=False``: of each camera's
+        newest frame of its turn (every ``splat_camera_stride``-th), the one whose camera waited
+        longest (:meth:`train_splats_on` trains on it if its camera is LOCKED). False when no
+        such frame is left.
+
+        For a live caller that gives the model only the time it has spare: it pushes every frame
+        untrained and calls this while nothing else waits. The stride bounds the model's share
+        as it does offline; only the newest frame of a turn is kept, so a model that falls behind
+        trains on the present instead of a backlog.
+        """
+        if not self._spare_frames:
+            return False
+        self.train_splats_on(self._spare_frames.pop(next(iter(self._spare_frames))))
+        return True
+
     def train_splats_on(self, frame: Frame) -> bool:
         """Train the splat model on ``frame`` now, if the model runs and the frame's camera is
         LOCKED (by the estimates finished so far); whether it did.
 
-        For a live caller that gives the model only the time it has spare: it pushes frames with
-        ``train_splats=False`` and hands this its newest frames while nothing else waits. The
-        stride and the hold-back of :meth:`add_frames` (which make an offline run's model
-        independent of timing) do not apply.
+        The stride and the hold-back of :meth:`add_frames` (which make an offline run's model
+        independent of timing) do not apply (see :meth:`train_spare_frame`).
         """
         frame = self._with_model(frame)
         if self._splats is None or frame.model is None:

@@ -112,8 +112,6 @@ class AllInOneNode(RigNode):
         self._queue: FrameQueue[ReceivedFrame] = FrameQueue(self.rig.names, self.config.max_pending_frames)
         self._errors = diagnostics.SurvivedErrors(self, "pipeline step")
         self._pipeline: StreamingPipeline | None = None
-        self._untrained: dict[str, Frame] = {}  # each camera's newest frame the splat model has not seen
-        self._frames_taken = {name: 0 for name in self.rig.names}
         self._offsets = initial_offsets(self.rig)
         self._matches: dict[str, int] = {}
         self._create_io()
@@ -159,9 +157,6 @@ class AllInOneNode(RigNode):
         while time.monotonic() < deadline and (received := self._queue.take()) is not None:
             if (frame := self._inputs[received.camera].decode(received)) is not None:
                 self._push(pipeline, [frame])
-                self._frames_taken[frame.camera] += 1
-                if self._frames_taken[frame.camera] % pipeline.config.splat_camera_stride == 0:
-                    self._untrained[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
         self._push(pipeline, [])  # collects an estimate that finished after the last frame
         self._train_in_spare_time(pipeline, deadline)
 
@@ -181,17 +176,16 @@ class AllInOneNode(RigNode):
 
     def _train_in_spare_time(self, pipeline: StreamingPipeline, deadline: float) -> None:
         """Train the splat model until ``deadline`` while no frame waits, on each camera's newest
-        frame of its turn (every ``splat_camera_stride``-th frame, the most the model is meant to
-        take), the camera that waited longest first.
+        frame of its turn (:meth:`StreamingPipeline.train_spare_frame`).
 
         Tracking and offsets must keep up with the cameras; the model only gets the time they
         leave. Training on each turn whatever the queue held took a fifth of the work thread on
         the 4-camera bench, which the queue paid for in dropped frames.
         """
-        while self._untrained and self._queue.pending() == 0 and time.monotonic() < deadline:
-            frame = self._untrained.pop(next(iter(self._untrained)))
+        while self._queue.pending() == 0 and time.monotonic() < deadline:
             try:
-                pipeline.train_splats_on(frame)
+                if not pipeline.train_spare_frame():
+                    return
             except Exception as error:  # noqa: BLE001 (as in _push)
                 self._errors.record(error)
                 return

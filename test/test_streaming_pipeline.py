@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from s4_core.offsets import SyncState
@@ -61,6 +62,21 @@ def test_spare_time_training_takes_a_frame_only_from_a_locked_camera():
     assert not pipeline.train_splats_on(newest[1]) and pipeline.splat_steps == 0
     assert pipeline.train_splats_on(replace(newest[0], model=None))  # the pipeline knows the camera's model
     assert pipeline.splat_steps == 1
+
+
+def test_spare_frames_are_each_cameras_newest_offered_once():
+    """What train_spare_frame offers: each camera's newest untrained frame, the camera that
+    waited longest first (cam0: its stamps come 3 s before cam1's), each once; the unlocked
+    camera's is refused."""
+    world = SyntheticWorld(SynthConfig(num_cameras=2, duration_s=1.5, size_wh=(160, 120), offsets_s=(0.0, 3.0), drift_ppm=(0.0, 0.0)))
+    pipeline, _ = _run(world, train_splats=False)
+    model = pipeline.splat_model
+    before = model.newest_capture_s
+    assert pipeline.train_spare_frame() and pipeline.splat_steps == 1
+    newest_cam0_s = world.frame_times(0).capture_s[-1] - model.time_origin_s
+    assert model.newest_capture_s == pytest.approx(newest_cam0_s, abs=1e-6) and model.newest_capture_s > before
+    assert pipeline.train_spare_frame() and pipeline.splat_steps == 1  # cam1's newest: not LOCKED
+    assert not pipeline.train_spare_frame()
 
 
 def test_frames_pushed_in_batches_give_the_updates_of_frames_pushed_one_by_one():
