@@ -16,10 +16,10 @@ end, all of it that growth. So the soak caps the model below its seeded size
 would add.
 
 Why ``RSS_GROWTH_BOUND_MB``, with the cap: RSS reaches ~600 MB within ~10 s and then swings by
-+-40 MB (torch's allocations through glibc malloc); medians over 5-s spans move by less than
-20 MB (measured, two 40-s runs). 80 MB covers the windows filling and a seeding step that lands
-late on a loaded machine; a leak of two decoded frames per processed frame (~270 KB x ~600
-frames between the spans) exceeds it.
++-40 MB (torch's allocations through glibc malloc); the medians of the two 5-s spans compared
+differed by -3 to +45 MB over four runs. 80 MB covers that and a seeding step that lands late
+on a loaded machine; a leak of two decoded frames per processed frame (~270 KB x ~600 frames
+between the spans) exceeds it: injected, it grew the medians by 173 MB.
 """
 
 from __future__ import annotations
