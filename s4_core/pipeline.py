@@ -114,15 +114,6 @@ class _RunningEstimate:
     result: Future[tuple[dict[str, TrackSet], dict[str, ClockOffset]]]
 
 
-@dataclass(frozen=True)
-class _HeldFrame:
-    """A frame admitted while an estimate runs, waiting to train the splat model with the
-    offsets that estimate produces (as it would have had with the estimate run in line)."""
-
-    frame: Frame
-    seen: int
-
-
 class StreamingPipeline:
     """Frames of every camera in (each stamped in its own clock), synchronized results out.
 
@@ -169,7 +160,7 @@ class StreamingPipeline:
         self._newest_frame: dict[str, Frame] = {}
         self._last_estimate_ns: int | None = None
         self._running: _RunningEstimate | None = None
-        self._held_frames: list[_HeldFrame] = []
+        self._held_frames: list[Frame] = []  # of their cameras' turns, to train once the running estimate is done
         self._spare_frames: dict[str, Frame] = {}  # per camera, its newest untrained frame of its turn (see train_spare_frame)
         self._settled_offsets: dict[str, ClockOffset] = {}  # the sync's, as of the last finished estimate
 
@@ -226,12 +217,11 @@ class StreamingPipeline:
                 continue
             self._frames_seen[frame.camera] += 1
             self._newest_frame[frame.camera] = frame
-            if self.config.splats is None:
-                continue
-            seen = self._frames_seen[frame.camera]
+            if self.config.splats is None or self._frames_seen[frame.camera] % self.config.splat_camera_stride:
+                continue  # not its camera's turn to train the splat model
             if train_splats:
-                self._held_frames.append(_HeldFrame(frame, seen))
-            elif seen % self.config.splat_camera_stride == 0:
+                self._held_frames.append(frame)
+            else:
                 self._spare_frames[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
         last, last_taken = tracked[-1] if tracked else (None, False)
         due = last_taken and last.camera == self.reference_camera and self._estimate_due(last.stamp_ns)
@@ -367,15 +357,10 @@ class StreamingPipeline:
         log.info("splat model started from %d tracks of %s", tracks.num_tracks, self.reference_camera)
 
     def _train_held_frames(self) -> None:
-        """Train the splat model on the frames held while an estimate ran, in their order."""
+        """Train the splat model on the frames held while an estimate ran, in their order, with
+        the offsets it produced (as they would have trained with the estimate run in line)."""
         held, self._held_frames = self._held_frames, []
-        for item in held:
-            self._train_splats(item.frame, item.seen)
-
-    def _train_splats(self, frame: Frame, seen: int) -> None:
-        """Train on ``frame``, its camera's ``seen``-th admitted frame, when its turn (the camera
-        stride) and its camera's offset allow."""
-        if seen % self.config.splat_camera_stride == 0:
+        for frame in held:
             self.train_splats_on(frame)
 
     def train_spare_frame(self) -> bool:

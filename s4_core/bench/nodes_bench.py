@@ -5,9 +5,9 @@ up to seconds from the seed, no drift so the looped recording keeps its true off
 time; the all-in-one runs with the shipped parameters (``config/s4.yaml``: geometric backend,
 8-s windows, splats on) in its own process, then the distributed variant (a tracker process
 per camera, the sync and the splat node) with the same parameters. The all-in-one run doubles
-as the soak test: 60 s (15 s with ``--quick``) during which the node's memory is sampled. How each figure is taken is in
-:mod:`s4_ros.node_set_probe`; ROS is imported only when the suite runs (s4_core never imports
-rclpy at import time).
+as the soak test: 60 s (15 s with ``--quick``) during which the node's memory is sampled. How
+each figure is taken is in :mod:`s4_ros.node_set_probe`; ROS is imported only when the suite
+runs (s4_core never imports rclpy at import time).
 """
 
 from __future__ import annotations
