@@ -85,8 +85,9 @@ class AllInOneConfig:
 
 
 #: Most idle time the work thread banks for the splat model, seconds: about two training calls
-#: at 320x240 (two steps of a few thousand Gaussians); the 60 frames the default queue holds
-#: arrive in 0.5 s from 4 x 30 fps cameras, so a longer burst would buy dropped frames.
+#: at 320x240 (two steps of a few thousand Gaussians). A bank of many calls would let them run
+#: back to back while frames pile up: the default queue's 60 frames arrive in 0.5 s from
+#: 4 x 30 fps cameras.
 IDLE_BANK_S = 1.0
 
 
