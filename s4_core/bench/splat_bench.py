@@ -109,8 +109,9 @@ def held_out_camera_rows(ctx: BenchContext) -> list[BenchRow]:
 
     Protocol: camera 3's colour response (gain, white balance) cannot be learned from the other
     cameras, so a 3x4 colour affine is fitted on its even frames (its own noisy images, where the
-    model covers them) and its odd frames are scored against the noise-free render. Scores over all pixels and over the
-    pixels some training camera sees at that time (co-visible, DyCheck's mPSNR / mSSIM).
+    model covers them) and its odd frames are scored against the noise-free render. Scores over
+    all pixels and over the pixels some training camera sees at that time (co-visible, DyCheck's
+    mPSNR / mSSIM).
     """
     try:
         from s4_core.synth import SynthConfig, SyntheticWorld
