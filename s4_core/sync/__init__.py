@@ -7,8 +7,8 @@ per-camera Kalman filter with lock states (:mod:`.clock_filter`, :mod:`.online`)
 
 Calibrated pairs are timed without track matches, from the consistency of their motion under
 the known geometry: RGB-D pairs by their moving surfaces (:mod:`.depth_consistency`), RGB-only
-pairs by their motion masks along viewing rays (:mod:`.epipolar_consistency`); both share the
-offset search of :mod:`.offset_search`.
+pairs by the motion each epipolar plane crosses (:mod:`.epipolar_consistency`); both share
+the offset search of :mod:`.offset_search`.
 """
 
 from s4_core.sync.clock_filter import ClockFilterConfig, ClockOffsetFilter, OffsetMeasurement

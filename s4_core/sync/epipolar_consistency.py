@@ -1,23 +1,28 @@
-"""Pair offset of two calibrated RGB-only cameras from where their motion meets along rays.
+"""Pair offset of two calibrated RGB-only cameras from the motion each epipolar plane crosses.
 
-Without depth, something camera B sees moving at pixel u lies somewhere on B's viewing ray
-through u, which camera A sees as the epipolar line of u. At the right offset that ray passes
-through something A saw *moving at the same instant* (the same object, unless A cannot see it);
-at a wrong offset the moving objects are elsewhere and the ray mostly crosses still pixels of A.
-This is the RGB-only analogue of the depth consistency (:mod:`depth_consistency`): the overlap
-of motion SyncTrack4D aligns, measured between the two cameras' dense motion masks (the
-consistency of their motion "visual hulls") instead of through one-to-one track matches, which
-two real cameras rarely offer (different faces, fast motion at low frame rates).
+Every plane through both optical centres (an epipolar plane) cuts A's image and B's image in
+a pair of corresponding epipolar lines. Whether that plane passes through something moving at
+an instant is a fact about the scene, not about either camera: A sees motion somewhere on its
+line exactly when B sees motion on its own, except for what one camera cannot see (outside
+its view, hidden) and pixels the motion mask misses. So each camera's frames become a profile
+over the pencil of planes, how much motion each plane crosses, and at the right offset the two
+profiles change together: the planes tangent to a moving object sweep across the pencil at
+the same instants in both cameras. No point has to be seen by both cameras, which is what two
+real cameras rarely give (they see different faces of a body, its texture blurs at low frame
+rates). Sinha and Pollefeys synchronized silhouette video with the same observation, through
+the planes tangent to the silhouettes.
 
-B's dynamic pixels are the rays; their samples in A's image are computed once. The closeness
-of one ray to A's motion is exp(-d^2 / 2 sigma^2), d the smallest distance from A's dynamic
-pixels to the ray's samples (A's distance-to-motion maps), computed once per A frame and then,
-for each candidate offset, averaged over A's frames around the instant with a Gaussian kernel
-in time (so the score is smooth in the offset, and its peak can fall between frames). A ray
-that crosses a region where something moves most of the time is close by chance; so each
-ray's closeness is taken relative to its own chance level (its mean closeness at offsets
-spread over the search range) and weighted by how rarely it is close by chance: the rays that
-meet motion only at the right instant carry the timing.
+The score at a candidate offset is the normalized correlation of the profiles' frame-to-frame
+changes over the planes and A's frames, with B's profile interpolated linearly in time at A's
+instants (so the score is smooth in the offset and its peak can fall between frames). Changes,
+not levels: a plane that keeps crossing a body that only turns in place correlates at every
+offset, while its tangent planes move only when the body does. Both directions of a pair are
+scored and combined (:func:`~s4_core.sync.offset_search.combine_directions`); their
+disagreement is part of the stddev.
+
+Motion visible to one camera only (outside the other's view) leaves an unmatched change and
+shifts the correlation peak by a few tenths of a frame on synthetic rooms; the stddev floor
+says so.
 """
 
 from __future__ import annotations
@@ -25,9 +30,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-import cv2
 import numpy as np
 
+from s4_core.camera import PinholeCamera
 from s4_core.sync.image_history import ImageHistory
 from s4_core.sync.offset_search import (
     PeakCriteria, Subsample, combine_directions, finer_period_s, offset_grid_s, one_at_a_time, search_offset,
@@ -36,58 +41,48 @@ from s4_core.sync.pair import PairOffset
 
 log = logging.getLogger(__name__)
 
-#: Distance (subsampled pixels) of ray samples outside A's image or behind it.
-_OUTSIDE_PX = 1e4
-
 
 @dataclass(frozen=True)
 class EpipolarConsistencyConfig:
-    """Hyperparameters of :func:`offset_by_epipolar_consistency`.
+    """Hyperparameters of :func:`offset_by_mutual_epipolar_consistency`.
 
     Attributes:
         max_offset_s: largest |offset| searched without a hint, seconds.
         hint_radius_s: search radius around a given hint, seconds.
-        near_m: nearest depth along B's ray that is searched, metres.
-        far_m: farthest depth along B's ray, metres.
-        ray_samples: samples along the ray (uniform in inverse depth, as pixels are).
-        sigma_px: scale of the ray-to-motion distance, in A's subsampled pixels (calibration
-            and lens error, motion blur).
-        kernel_frames: stddev of the Gaussian kernel in time over A's frames, in A's frames.
-        rays_per_frame: B's dynamic pixels used per frame, evenly spread.
-        max_frames: B's frames used, evenly spread over the window.
-        min_overlap_fraction: share of B's frames whose instant must fall inside A's window.
-        chance_offsets: offsets spread over +-max_offset_s that give each ray's chance level.
-        min_points: rays entering A's image at the best offset.
-        min_score: smallest acceptable peak of the weighted closeness above chance.
+        num_planes: epipolar planes the pencil is split into, over the angles both images see.
+        epipole_margin_deg: pixels whose ray is within this angle of the baseline lie in every
+            plane (at the epipole), so they are left out.
+        hit_pixels: a plane's motion in one frame is 1 - exp(-n / hit_pixels) for n moving
+            pixels on its line: one stray pixel counts little, a few count fully (the two
+            cameras see an object at different sizes, so counts are not comparable, presence is).
+        min_overlap_fraction: share of A's frames whose instant must fall inside B's window.
+        min_points: plane-frame samples of A whose motion changes, at the best offset.
+        min_score: smallest acceptable peak correlation.
         min_peak_margin: the peak must beat every other lobe by this fraction of it.
-        num_blocks: blocks of B's frames whose optima give the stddev.
-        stddev_floor_frames: smallest stddev reported, in frames of the finer camera.
-        num_groups: interleaved groups of each frame's rays whose optima give the stddev too.
+        num_blocks: blocks of A's frames whose optima give the stddev.
+        stddev_floor_frames: smallest stddev reported, in frames of the finer camera (motion
+            one camera cannot see biases the peak by a few tenths of a frame, see above).
+        num_groups: interleaved groups of planes whose optima give the stddev too.
         max_stddev_frames: a pair offset less certain than this (the two directions disagree
             by more than two frames, or the blocks scatter) is no measurement.
     """
 
     max_offset_s: float = 5.0
     hint_radius_s: float = 0.25
-    near_m: float = 0.2
-    far_m: float = 30.0
-    ray_samples: int = 32
-    sigma_px: float = 1.0
-    kernel_frames: float = 0.5
-    rays_per_frame: int = 200
-    max_frames: int = 40
+    num_planes: int = 120
+    epipole_margin_deg: float = 3.0
+    hit_pixels: float = 2.0
     min_overlap_fraction: float = 0.3
-    chance_offsets: int = 16
     min_points: int = 200
     min_score: float = 0.05
-    min_peak_margin: float = 0.2
+    min_peak_margin: float = 0.4
     num_blocks: int = 6
-    stddev_floor_frames: float = 0.01
+    stddev_floor_frames: float = 0.3
     num_groups: int = 6
     max_stddev_frames: float = 1.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.near_m < self.far_m or self.ray_samples < 2 or self.sigma_px <= 0 or self.kernel_frames <= 0 or self.rays_per_frame < 1:
+        if self.num_planes < 2 or not 0 < self.epipole_margin_deg < 90 or self.hit_pixels <= 0:
             raise ValueError(f"invalid epipolar consistency config {self}")
 
     @property
@@ -98,46 +93,23 @@ class EpipolarConsistencyConfig:
 
 
 @dataclass(frozen=True)
-class _MotionRays:
-    """B's dynamic pixels of some frames, as sample pixels of their viewing rays in A's image."""
+class _PlaneMotion:
+    """One camera's motion per epipolar plane of a pair, frame by frame."""
 
-    stamps_s: np.ndarray  # [K] B's stamps of those frames
-    samples_px: np.ndarray  # [K, P, S, 2] float32 in A's subsampled image (far outside if behind A)
-    valid: np.ndarray  # [K, P] a dynamic pixel fills this slot
-
-
-@dataclass(frozen=True)
-class _RayCloseness:
-    """How close each of B's rays passes to A's motion in each of A's frames.
-
-    It does not depend on the offset (which only picks the A frames a B frame is compared
-    with), so it is computed once per pair and every candidate offset is a weighted sum.
-    """
-
-    stamps_a_s: np.ndarray  # [J] A's frame stamps
-    value: np.ndarray  # [K, P, J] float32 in [0, 1]: exp(-d^2 / 2 sigma^2), d the ray-to-motion distance
-    seen: np.ndarray  # [K, P] the ray enters A's image
+    stamps_s: np.ndarray  # [T] the camera's stamps
+    motion: np.ndarray  # [T, P] in [0, 1]: how surely plane p crosses something moving in frame t
 
 
-@dataclass(frozen=True)
-class _Closeness:
-    """Closeness [K', P] of B's rays to A's motion at one offset (K' <= K frames)."""
-
-    value: np.ndarray  # [K', P] in [0, 1]
-    seen: np.ndarray  # [K', P] the ray exists and enters A's image
-    frames: np.ndarray  # [K'] which of B's frames
-
-
-def offset_by_epipolar_consistency(
+def offset_by_mutual_epipolar_consistency(
     history_a: ImageHistory,
     history_b: ImageHistory,
     config: EpipolarConsistencyConfig = EpipolarConsistencyConfig(),
     hint_s: float | None = None,
 ) -> PairOffset:
-    """Offset of B relative to A (B's stamp minus A's stamp of one instant), B's rays in A.
+    """Offset of B relative to A (B's stamp minus A's stamp of one instant).
 
     Args:
-        history_a: A's recent images, with A's calibration (``full_model``).
+        history_a: A's recent images, with A's calibration.
         history_b: B's recent images over (about) the same window, with B's calibration.
         config: hyperparameters.
         hint_s: current estimate of the offset, to search near it only.
@@ -151,119 +123,111 @@ def offset_by_epipolar_consistency(
 
     if not (history_a.ready and history_b.ready):
         return fail("no image history yet")
-    rays = _motion_rays(history_b, history_a, config)
-    if not rays.valid.any():
+    planes = _plane_index(history_a.model, history_b.model, config)
+    if planes is None:
+        return fail("the cameras share an optical centre: no epipolar planes")
+    motion_a, motion_b = (_plane_motion(h, index, config) for h, index in zip((history_a, history_b), planes))
+    if not (np.ptp(motion_a.motion, axis=0).any() and np.ptp(motion_b.motion, axis=0).any()):
         return fail("no motion: static scene or no shared motion")
-    table = _ray_closeness(rays, history_a, config)
-    chance = _chance_per_ray(rays, table, config)
-    if chance is None:
-        return fail("windows do not overlap")
-    weight = 1.0 - chance  # [K, P]: a ray close to motion at any instant says nothing about which
-
-    def above_chance(offset_s: float, part: Subsample) -> tuple[float, float]:
-        close = _closeness(rays, table, offset_s, config, part.frames)
-        if close is None:
-            return float("nan"), 0.0
-        w = close.seen * weight[close.frames]
-        if part.group is not None:  # rays with index g mod n
-            w = w * (np.arange(w.shape[1]) % part.group[1] == part.group[0])
-        total = float(w.sum())
-        score = float((w * (close.value - chance[close.frames])).sum() / total) if total > 0 else 0.0
-        return score, float(close.seen.sum())
-
-    grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
-    found = search_offset(one_at_a_time(above_chance), grid, len(rays.stamps_s), period_s, config.criteria)
-    if not found.ok:
-        return fail(found.reason)
-    log.debug("%s-%s: %.5f s +- %.2f ms (score %.3f, rival %.3f)", cam_a, cam_b, found.offset_s,
-              found.stddev_s * 1e3, found.peak, found.rival)  # fmt: skip
-    return PairOffset(cam_a, cam_b, found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
-
-
-def offset_by_mutual_epipolar_consistency(
-    history_a: ImageHistory,
-    history_b: ImageHistory,
-    config: EpipolarConsistencyConfig = EpipolarConsistencyConfig(),
-    hint_s: float | None = None,
-) -> PairOffset:
-    """B's rays in A and A's rays in B combined (see :func:`combine_directions`)."""
-    forward = offset_by_epipolar_consistency(history_a, history_b, config, hint_s)
-    backward = offset_by_epipolar_consistency(history_b, history_a, config, None if hint_s is None else -hint_s)
-    pair = combine_directions(forward, backward)
-    if pair.ok and pair.stddev_s > config.max_stddev_frames * pair.frame_period_s:
+    forward = _directional_offset(motion_a, motion_b, period_s, config, hint_s)
+    backward = _directional_offset(motion_b, motion_a, period_s, config, None if hint_s is None else -hint_s)
+    pair = combine_directions(replace(forward, cam_a=cam_a, cam_b=cam_b, t_a_s=t_a_s), backward)
+    if pair.ok and pair.stddev_s > config.max_stddev_frames * period_s:
         return replace(pair, ok=False, offset_s=float("nan"), stddev_s=float("inf"),
                        reason=f"directions disagree ({forward.offset_s:+.4f} s vs {-backward.offset_s:+.4f} s)")  # fmt: skip
+    if pair.ok:
+        log.debug("%s-%s: %.5f s +- %.2f ms", cam_a, cam_b, pair.offset_s, pair.stddev_s * 1e3)
     return pair
 
 
-def _motion_rays(history_b: ImageHistory, history_a: ImageHistory, config: EpipolarConsistencyConfig) -> _MotionRays:
-    """Up to ``rays_per_frame`` dynamic pixels of each of B's frames, as ray samples in A."""
-    index = np.unique(np.linspace(0, history_b.num_frames - 1, min(config.max_frames, history_b.num_frames)).round().astype(int))
-    P = config.rays_per_frame
-    uv = np.zeros((len(index), P, 2))
-    valid = np.zeros((len(index), P), bool)
-    for row, k in enumerate(index):
-        rows, cols = np.nonzero(history_b.dynamic_mask(int(k)))
-        pick = np.unique(np.linspace(0, len(rows) - 1, min(P, len(rows))).round().astype(int)) if len(rows) else []
-        uv[row, : len(pick)] = np.stack([cols[pick], rows[pick]], axis=-1)
-        valid[row, : len(pick)] = True
-    model_a, model_b = history_a.model, history_b.model
-    a_from_b = model_a.camera_from_world @ model_b.world_from_camera  # [4, 4]
-    direction = np.concatenate([uv, np.ones(uv.shape[:-1] + (1,))], axis=-1) @ (a_from_b[:3, :3] @ np.linalg.inv(model_b.K)).T
-    depths_m = 1.0 / np.linspace(1.0 / config.near_m, 1.0 / config.far_m, config.ray_samples)
-    xyz = a_from_b[:3, 3] + depths_m[:, None] * direction[:, :, None, :]  # [K, P, S, 3] in A's optical frame
-    z = xyz[..., 2]
-    in_front = z > 1e-6
-    pixels = (xyz[..., :2] / np.where(in_front, z, 1.0)[..., None]) @ model_a.K[:2, :2].T + model_a.K[:2, 2]
-    samples = np.where(in_front[..., None], pixels, -_OUTSIDE_PX).astype(np.float32)
-    return _MotionRays(history_b.stamps_s[index], samples, valid)
+def _plane_index(model_a: PinholeCamera, model_b: PinholeCamera, config: EpipolarConsistencyConfig) -> tuple[np.ndarray, np.ndarray] | None:
+    """Epipolar plane [h, w] of every pixel of A and of B (-1: near the epipole, or a plane
+    the other camera does not see), or None when the baseline is zero.
 
-
-def _ray_closeness(rays: _MotionRays, history_a: ImageHistory, config: EpipolarConsistencyConfig) -> _RayCloseness:
-    """Closeness of every ray to the motion of every one of A's frames (one remap per frame)."""
-    K, P, S, _ = rays.samples_px.shape
-    map_x, map_y = rays.samples_px[..., 0].reshape(K * P, S), rays.samples_px[..., 1].reshape(K * P, S)
-    value = np.empty((K, P, history_a.num_frames), np.float32)
-    seen = np.zeros((K, P), bool)
-    for j in range(history_a.num_frames):
-        looked_up = cv2.remap(history_a.distance_to_motion_px(j), map_x, map_y, cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=_OUTSIDE_PX)  # fmt: skip
-        nearest = looked_up.min(axis=-1).reshape(K, P)
-        value[:, :, j] = np.exp(-0.5 * (np.minimum(nearest, 100.0) / config.sigma_px) ** 2)
-        seen |= nearest < 0.5 * _OUTSIDE_PX
-    return _RayCloseness(history_a.stamps_s, value, seen)
-
-
-def _chance_per_ray(rays: _MotionRays, table: _RayCloseness, config: EpipolarConsistencyConfig) -> np.ndarray | None:
-    """Mean closeness [K, P] of each ray at offsets spread over the search range."""
-    total, count = np.zeros(rays.valid.shape), np.zeros(rays.valid.shape)
-    for offset_s in np.linspace(-config.max_offset_s, config.max_offset_s, config.chance_offsets):
-        close = _closeness(rays, table, float(offset_s), config)
-        if close is not None:
-            total[close.frames] += close.value * close.seen
-            count[close.frames] += close.seen
-    if not count.any():
-        return None
-    return np.where(count > 0, total / np.maximum(count, 1), 1.0)
-
-
-def _closeness(rays: _MotionRays, table: _RayCloseness, offset_s: float, config: EpipolarConsistencyConfig,
-               frames: np.ndarray | None = None) -> _Closeness | None:
-    """How close each of B's rays passes to A's motion around the instant of its frame.
-
-    A's frames near the instant are weighted by a Gaussian kernel in time, so the closeness
-    is smooth in the offset and its maximum falls between frames when the instant does.
+    A plane is named by the direction of its normal around the baseline: b x d for a ray d
+    from A's centre and b x d' for the ray d' from B's centre to the same point are the same
+    vector up to a positive factor, so the angle names the same half-plane in both cameras.
     """
-    frames = np.arange(len(rays.stamps_s)) if frames is None else frames
-    t_a = rays.stamps_s[frames] - offset_s
-    j = np.searchsorted(table.stamps_a_s, t_a, side="right") - 1
-    inside = (j >= 0) & (j < len(table.stamps_a_s) - 1)
-    if inside.mean() < config.min_overlap_fraction:
+    baseline = model_b.center_world - model_a.center_world
+    length = float(np.linalg.norm(baseline))
+    if length < 1e-9:
         return None
-    frames, t_a = frames[inside], t_a[inside]
-    kernel_s = config.kernel_frames * float(np.median(np.diff(table.stamps_a_s)))
-    lag = (table.stamps_a_s[None, :] - t_a[:, None]) / kernel_s  # [K', J]
-    weights = np.where(np.abs(lag) <= 2.0, np.exp(-0.5 * lag**2), 0.0)
-    weights /= weights.sum(axis=1, keepdims=True)
-    value = (table.value[frames] @ weights[:, :, None].astype(np.float32))[..., 0]  # [K', P]
-    return _Closeness(value.astype(np.float64), rays.valid[frames] & table.seen[frames], frames)
+    b = baseline / length
+    normal = np.cross(b, model_a.world_from_camera[:3, 2])  # A's optical axis sits at angle 0
+    if np.linalg.norm(normal) < 1e-9:  # looking along the baseline: any direction across it
+        normal = np.cross(b, np.eye(3)[int(np.argmin(np.abs(b)))])
+    e1 = normal / np.linalg.norm(normal)
+    e2 = np.cross(b, e1)
+    angles = [_plane_angles(model, b, e1, e2, config.epipole_margin_deg) for model in (model_a, model_b)]
+    lo = max(float(np.nanmin(a)) for a in angles)
+    hi = min(float(np.nanmax(a)) for a in angles)
+    if not hi > lo:
+        return None
+    edges = np.linspace(lo, hi, config.num_planes + 1)
+    indices = []
+    for a in angles:
+        index = np.digitize(np.nan_to_num(a, nan=-np.inf), edges) - 1
+        index[(index < 0) | (index >= config.num_planes)] = -1
+        indices.append(index)
+    return indices[0], indices[1]
+
+
+def _plane_angles(model: PinholeCamera, b: np.ndarray, e1: np.ndarray, e2: np.ndarray, margin_deg: float) -> np.ndarray:
+    """Angle [h, w] around the baseline of each pixel's epipolar plane (NaN near the epipole)."""
+    v, u = np.mgrid[0 : model.height, 0 : model.width]
+    pixels = np.stack([u, v, np.ones_like(u)], axis=-1).astype(np.float64)
+    rays = pixels @ (model.world_from_camera[:3, :3] @ np.linalg.inv(model.K)).T
+    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    normals = np.cross(b, rays)
+    angles = np.arctan2(normals @ e2, normals @ e1)
+    return np.where(np.linalg.norm(normals, axis=-1) > np.sin(np.deg2rad(margin_deg)), angles, np.nan)
+
+
+def _plane_motion(history: ImageHistory, plane: np.ndarray, config: EpipolarConsistencyConfig) -> _PlaneMotion:
+    """How surely each plane crosses motion in each of the history's frames."""
+    on_plane = plane.ravel() >= 0
+    plane_of_pixel = plane.ravel()[on_plane]
+    masks = np.stack([history.dynamic_mask(k).ravel()[on_plane] for k in range(history.num_frames)])  # [T, n]
+    frame, pixel = np.nonzero(masks)
+    counts = np.bincount(frame * config.num_planes + plane_of_pixel[pixel], minlength=history.num_frames * config.num_planes)
+    motion = 1.0 - np.exp(-counts.reshape(history.num_frames, config.num_planes) / config.hit_pixels)
+    return _PlaneMotion(history.stamps_s, motion)
+
+
+def _directional_offset(
+    a: _PlaneMotion, b: _PlaneMotion, period_s: float, config: EpipolarConsistencyConfig, hint_s: float | None
+) -> PairOffset:
+    """B's offset relative to A with B's profile interpolated at A's instants."""
+    change_a = np.diff(a.motion, axis=0)  # [Ta - 1, P]: the change over each of A's frame intervals
+
+    def correlation(offset_s: float, part: Subsample) -> tuple[float, float]:
+        t_b = a.stamps_s + offset_s
+        inside = (t_b >= b.stamps_s[0]) & (t_b <= b.stamps_s[-1])
+        if inside.mean() < config.min_overlap_fraction:
+            return float("nan"), 0.0
+        j = np.clip(np.searchsorted(b.stamps_s, t_b, side="right") - 1, 0, len(b.stamps_s) - 2)
+        f = ((t_b - b.stamps_s[j]) / (b.stamps_s[j + 1] - b.stamps_s[j]))[:, None]
+        change_b = np.diff(b.motion[j] * (1.0 - f) + b.motion[j + 1] * f, axis=0)
+        use = (inside[1:] & inside[:-1])[:, None] & np.ones(config.num_planes, bool)
+        if part.frames is not None:
+            use &= np.isin(np.arange(len(change_a)), part.frames)[:, None]
+        if part.group is not None:
+            use &= (np.arange(config.num_planes) % part.group[1] == part.group[0])[None, :]
+        x, y = _centred_per_plane(change_a, use), _centred_per_plane(change_b, use)
+        norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+        points = float(np.count_nonzero(use & (np.abs(change_a) > 0.05)))
+        return (float((x * y).sum()) / norm if norm > 0 else 0.0), points
+
+    grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
+    found = search_offset(one_at_a_time(correlation), grid, len(change_a), period_s, config.criteria)
+    t_a_s = float(np.mean(a.stamps_s[[0, -1]]))
+    if not found.ok:
+        return PairOffset("", "", float("nan"), float("inf"), t_a_s, period_s, 0, False, found.reason)
+    return PairOffset("", "", found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
+
+
+def _centred_per_plane(change: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """``change`` [T, P] minus each plane's mean over the used samples, zero where unused."""
+    count = np.maximum(use.sum(axis=0), 1)
+    mean = np.where(use, change, 0.0).sum(axis=0) / count
+    return np.where(use, change - mean, 0.0)

@@ -3,11 +3,14 @@
 Timing calibrated RGB-only cameras needs to know, per frame, *where* each camera saw motion *at
 that instant*. A pixel is dynamic in frame k when its grey level differs clearly from *both* the
 frame a short interval before k and the one after (frame differencing): that marks where a
-moving object is at k, not where it was or will be. A median background would mark
-everything that moved at some time in the window (a person standing in view, an object that
-only shifts slowly): that is true at every instant, so it says nothing about which instant.
-The distance of every pixel to the nearest dynamic one makes "does this viewing ray pass
-through something moving now" smooth in the position of the ray.
+moving object is at k, not where it was or will be. A median background would fail on what
+moves but stays in place (a body turning or wandering around one spot is in the background
+more than half the time), and would mark what left long ago as long as the median lags.
+
+"Clearly" is relative to the camera's noise, measured on the images themselves: the spread of
+the grey-level change between consecutive frames over all pixels, most of which are still.
+A fixed threshold in grey levels would miss low-contrast motion on a clean camera and mark
+noise on a grainy one.
 """
 
 from __future__ import annotations
@@ -32,18 +35,21 @@ class ImageHistoryConfig:
         window_s: seconds of history kept (camera clock).
         change_interval_s: a pixel is compared with the frames this long before and after
             (at least the neighbouring frames), seconds.
-        change_threshold: grey levels (0-255) by which a dynamic pixel changed.
+        change_sigmas: a dynamic pixel changed by this many standard deviations of the
+            frame-to-frame change of a still pixel (measured, at least one grey level).
+        noise_frame_pairs: consecutive frame pairs, spread over the window, that measure it.
         min_frames: frames needed before motion is looked for.
     """
 
     stride_px: int = 2
     window_s: float = 8.0
     change_interval_s: float = 0.1
-    change_threshold: float = 20.0
+    change_sigmas: float = 5.5
+    noise_frame_pairs: int = 8
     min_frames: int = 10
 
     def __post_init__(self) -> None:
-        if self.stride_px < 1 or self.window_s <= 0 or self.change_interval_s < 0 or not 0 < self.change_threshold < 255:
+        if self.stride_px < 1 or self.window_s <= 0 or self.change_interval_s < 0 or self.change_sigmas <= 0 or self.noise_frame_pairs < 1:
             raise ValueError(f"invalid image history config {self}")
 
 
@@ -53,7 +59,7 @@ class ImageHistory:
     Example:
         history = ImageHistory(camera_model, ImageHistoryConfig())
         history.push(frame.stamp_ns, frame.rgb)
-        distance_px = history.distance_to_motion_px(history.num_frames - 1)  # [h, w]
+        moving = history.dynamic_mask(history.num_frames - 1)  # [h, w] bool
     """
 
     def __init__(self, model: PinholeCamera, config: ImageHistoryConfig = ImageHistoryConfig()) -> None:
@@ -61,7 +67,8 @@ class ImageHistory:
         self.full_model = model
         self.model = subsampled_camera(model, config.stride_px)
         self._greys = StampedWindow(config.window_s)
-        self._distances: dict[int, np.ndarray] = {}
+        self._masks: dict[int, np.ndarray] = {}
+        self._threshold: float | None = None
 
     @property
     def num_frames(self) -> int:
@@ -81,13 +88,14 @@ class ImageHistory:
         if s > 1:
             grey = cv2.blur(grey, (s, s))  # the kept pixels carry local means: less noise, no aliasing
         if self._greys.push(stamp_ns, np.ascontiguousarray(grey[::s, ::s])):
-            self._distances.clear()  # the frame indices shifted
+            self._masks.clear()  # the frame indices shifted
+            self._threshold = None
 
     def snapshot(self) -> ImageHistory:
         """A copy that later pushes do not change, for an estimate running on another thread
         while this history takes the next frames (cheap: the images are shared, not copied)."""
         twin = copy.copy(self)
-        twin._greys, twin._distances = self._greys.copy(), dict(self._distances)
+        twin._greys, twin._masks = self._greys.copy(), dict(self._masks)
         return twin
 
     @property
@@ -99,6 +107,21 @@ class ImageHistory:
         """Pixels [h, w] of frame ``index`` that differ clearly from the frames around it (from
         the one neighbour there is at either end of the window)."""
         index = index % self.num_frames
+        if index not in self._masks:
+            self._masks[index] = self._changed_from_neighbours(index)
+        return self._masks[index]
+
+    def change_threshold(self) -> float:
+        """Grey levels by which a dynamic pixel changed: ``change_sigmas`` times the spread of a
+        still pixel's frame-to-frame change (1.4826 x the median absolute change, robust to the
+        pixels that move), the spread taken as at least one grey level (8-bit rounding)."""
+        if self._threshold is None:
+            pairs = np.unique(np.linspace(1, self.num_frames - 1, self.config.noise_frame_pairs).round().astype(int))
+            median_change = np.median([np.median(cv2.absdiff(self._greys[k], self._greys[k - 1])) for k in pairs])
+            self._threshold = self.config.change_sigmas * max(1.4826 * float(median_change), 1.0)
+        return self._threshold
+
+    def _changed_from_neighbours(self, index: int) -> np.ndarray:
         grey = self._greys[index].astype(np.int16)
         if not self.ready:
             return np.zeros(grey.shape, bool)
@@ -107,20 +130,8 @@ class ImageHistory:
         before = min(index - 1, int(np.searchsorted(stamps, stamps[index] - interval_ns, side="right")) - 1)
         after = max(index + 1, int(np.searchsorted(stamps, stamps[index] + interval_ns)))
         neighbours = [other for other in (before, after) if 0 <= other < self.num_frames]
+        threshold = self.change_threshold()
         mask = np.ones(grey.shape, bool)
         for other in neighbours:
-            mask &= np.abs(grey - self._greys[other].astype(np.int16)) > self.config.change_threshold
+            mask &= np.abs(grey - self._greys[other].astype(np.int16)) > threshold
         return mask
-
-    def distance_to_motion_px(self, index: int) -> np.ndarray:
-        """Distance [h, w] (subsampled pixels) from every pixel to the nearest dynamic pixel of
-        frame ``index``; the image's width plus height where the frame has none."""
-        index = index % self.num_frames
-        if index not in self._distances:
-            mask = self.dynamic_mask(index)
-            if mask.any():
-                distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-            else:
-                distance = np.full(mask.shape, float(sum(mask.shape)), np.float32)
-            self._distances[index] = distance
-        return self._distances[index]

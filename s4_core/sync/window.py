@@ -41,9 +41,9 @@ class WindowSyncConfig:
             over the same capture interval (unbiased for moving points) and re-time the pair.
         depth: timing of calibrated depth cameras from their moving geometry, used for every
             pair whose cameras both have a depth history and tracks in one world frame.
-        epipolar: timing of calibrated RGB-only cameras from their motion masks along viewing
-            rays, used for every other pair whose cameras are both calibrated and both have an
-            image history.
+        epipolar: timing of calibrated RGB-only cameras from the motion each epipolar plane
+            crosses, used for every other pair whose cameras are both calibrated and both have
+            an image history.
         parallel: time the pairs concurrently on s4's shared thread pool (the pairs are
             independent, and the results do not depend on it); False times them one by one
             in the calling thread.
@@ -124,7 +124,7 @@ def _pair_offset(
     """The pair's offset and the matches found with it.
 
     Calibrated RGB-D pairs are timed from their moving geometry, calibrated RGB-only pairs from
-    their motion along viewing rays; both are then matched with that offset. Uncalibrated pairs
+    the motion their epipolar planes cross; both are then matched with that offset. Uncalibrated pairs
     are matched first and timed on their matched tracks.
     """
     cams = (calibrations[a.camera], calibrations[b.camera]) if calibrations and a.camera in calibrations and b.camera in calibrations else None
