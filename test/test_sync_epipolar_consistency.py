@@ -102,7 +102,8 @@ def test_what_counts_as_motion_scales_with_the_cameras_noise():
             frame = np.full((SIZE_WH[1], SIZE_WH[0]), 100.0)
             frame[40:60, 20 + 10 * k : 30 + 10 * k] += 15.0 if noise == 0 else 120.0  # faint / strong block
             frame += rng.normal(0.0, noise, frame.shape)
-            history.push(START_NS + k * 33_000_000, np.repeat(np.clip(frame, 0, 255).astype(np.uint8)[..., None], 3, axis=-1))
+            grey = np.clip(frame, 0, 255).astype(np.uint8)
+            history.push(START_NS + k * 33_000_000, np.repeat(grey[..., None], 3, axis=-1))
         assert history.change_threshold() == pytest.approx(5.5 * max(np.sqrt(2) * noise, 1.0), rel=0.15)  # sqrt(2): a difference of two frames
         marked[noise] = history.dynamic_mask(2)
     for mask in marked.values():

@@ -41,6 +41,10 @@ from s4_core.sync.pair import PairOffset
 
 log = logging.getLogger(__name__)
 
+#: A change of a plane's motion counts as evidence (``min_points``) above this: a twentieth of
+#: the step between no motion on the plane and certain motion.
+_EVIDENCE_CHANGE = 0.05
+
 
 @dataclass(frozen=True)
 class EpipolarConsistencyConfig:
@@ -96,6 +100,7 @@ class EpipolarConsistencyConfig:
 class _PlaneMotion:
     """One camera's motion per epipolar plane of a pair, frame by frame."""
 
+    camera: str
     stamps_s: np.ndarray  # [T] the camera's stamps
     motion: np.ndarray  # [T, P] in [0, 1]: how surely plane p crosses something moving in frame t
 
@@ -125,13 +130,13 @@ def offset_by_mutual_epipolar_consistency(
         return fail("no image history yet")
     planes = _plane_index(history_a.model, history_b.model, config)
     if planes is None:
-        return fail("the cameras share an optical centre: no epipolar planes")
+        return fail("no epipolar plane crosses both images (or the cameras share an optical centre)")
     motion_a, motion_b = (_plane_motion(h, index, config) for h, index in zip((history_a, history_b), planes))
     if not (np.ptp(motion_a.motion, axis=0).any() and np.ptp(motion_b.motion, axis=0).any()):
         return fail("no motion: static scene or no shared motion")
     forward = _directional_offset(motion_a, motion_b, period_s, config, hint_s)
     backward = _directional_offset(motion_b, motion_a, period_s, config, None if hint_s is None else -hint_s)
-    pair = combine_directions(replace(forward, cam_a=cam_a, cam_b=cam_b, t_a_s=t_a_s), backward)
+    pair = combine_directions(forward, backward)
     if pair.ok and pair.stddev_s > config.max_stddev_frames * period_s:
         return replace(pair, ok=False, offset_s=float("nan"), stddev_s=float("inf"),
                        reason=f"directions disagree ({forward.offset_s:+.4f} s vs {-backward.offset_s:+.4f} s)")  # fmt: skip
@@ -140,9 +145,12 @@ def offset_by_mutual_epipolar_consistency(
     return pair
 
 
-def _plane_index(model_a: PinholeCamera, model_b: PinholeCamera, config: EpipolarConsistencyConfig) -> tuple[np.ndarray, np.ndarray] | None:
+def _plane_index(
+    model_a: PinholeCamera, model_b: PinholeCamera, config: EpipolarConsistencyConfig
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Epipolar plane [h, w] of every pixel of A and of B (-1: near the epipole, or a plane
-    the other camera does not see), or None when the baseline is zero.
+    the other camera does not see); None when the baseline is zero or no plane crosses both
+    images.
 
     A plane is named by the direction of its normal around the baseline: b x d for a ray d
     from A's centre and b x d' for the ray d' from B's centre to the same point are the same
@@ -191,7 +199,7 @@ def _plane_motion(history: ImageHistory, plane: np.ndarray, config: EpipolarCons
     frame, pixel = np.nonzero(masks)
     counts = np.bincount(frame * config.num_planes + plane_of_pixel[pixel], minlength=history.num_frames * config.num_planes)
     motion = 1.0 - np.exp(-counts.reshape(history.num_frames, config.num_planes) / config.hit_pixels)
-    return _PlaneMotion(history.stamps_s, motion)
+    return _PlaneMotion(history.model.name, history.stamps_s, motion)
 
 
 def _directional_offset(
@@ -215,15 +223,15 @@ def _directional_offset(
             use &= (np.arange(config.num_planes) % part.group[1] == part.group[0])[None, :]
         x, y = _centred_per_plane(change_a, use), _centred_per_plane(change_b, use)
         norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
-        points = float(np.count_nonzero(use & (np.abs(change_a) > 0.05)))
+        points = float(np.count_nonzero(use & (np.abs(change_a) > _EVIDENCE_CHANGE)))
         return (float((x * y).sum()) / norm if norm > 0 else 0.0), points
 
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
     found = search_offset(one_at_a_time(correlation), grid, len(change_a), period_s, config.criteria)
     t_a_s = float(np.mean(a.stamps_s[[0, -1]]))
     if not found.ok:
-        return PairOffset("", "", float("nan"), float("inf"), t_a_s, period_s, 0, False, found.reason)
-    return PairOffset("", "", found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
+        return PairOffset(a.camera, b.camera, float("nan"), float("inf"), t_a_s, period_s, 0, False, found.reason)
+    return PairOffset(a.camera, b.camera, found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
 
 
 def _centred_per_plane(change: np.ndarray, use: np.ndarray) -> np.ndarray:

@@ -49,7 +49,8 @@ class ImageHistoryConfig:
     min_frames: int = 10
 
     def __post_init__(self) -> None:
-        if self.stride_px < 1 or self.window_s <= 0 or self.change_interval_s < 0 or self.change_sigmas <= 0 or self.noise_frame_pairs < 1:
+        positive = (self.stride_px, self.window_s, self.change_sigmas, self.noise_frame_pairs)
+        if min(positive) <= 0 or self.change_interval_s < 0:
             raise ValueError(f"invalid image history config {self}")
 
 
