@@ -15,6 +15,7 @@ from s4_core.camera import PinholeCamera, intrinsics_from_fov
 from s4_core.clock import ClockModel, seconds_to_ns
 from s4_core.frames import Frame
 from s4_core.splat.appearance import apply_colour_affine, fit_colour_affine
+from s4_core.splat.config import RasterConfig
 from s4_core.splat.densify import DensifyConfig
 from s4_core.splat.metrics import psnr_db, ssim
 from s4_core.splat.model import SplatModel, SplatModelConfig
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 def run(ctx: BenchContext) -> list[BenchRow]:
     """All splat rows (``ctx.quick`` shrinks repetitions and the held-out scene)."""
     torch.set_num_threads(2)
-    rows = [forward_backward_row(ctx), optimization_step_row(ctx), gsplat_row(ctx)]
+    rows = [forward_backward_row(ctx), optimization_step_row(ctx), gsplat_row(ctx), *gsplat_agreement_rows(ctx)]
     rows += held_out_camera_rows(ctx)
     rows += [pipeline_model_row(ctx), offset_refinement_row(ctx), *streaming_rows(ctx)]
     return rows
@@ -101,6 +102,34 @@ def gsplat_row(ctx: BenchContext) -> BenchRow:
         _random_gaussians(10_000, ctx.seed, "cuda"), _bench_camera(256, 256, "cuda"), 5 if ctx.quick else 20, "gsplat"
     )
     return BenchRow("gsplat forward+backward", 1.0 / seconds, "steps/s", f"10k Gaussians 256x256, {torch.cuda.get_device_name()}")
+
+
+def gsplat_agreement_rows(ctx: BenchContext) -> list[BenchRow]:
+    """gsplat against the project's tile rasterizer, both on CUDA: the renders' mean absolute
+    difference and, for the gradients of one photometric loss, the worst cosine over the five
+    parameter groups. Both backends are meant to render the same function (gsplat has no sigma
+    cutoff, so far tails differ slightly)."""
+    scene_text = "10k Gaussians 320x240, MSE to a random image"
+    if not gsplat_available():
+        return [BenchRow("gsplat vs tile rasterizer: mean |rgb difference|", math.nan, "", "no GPU (or no gsplat)")]
+    scene = _random_gaussians(10_000, ctx.seed, "cuda")
+    camera = _bench_camera(320, 240, "cuda")
+    target = torch.rand(240, 320, 3, generator=torch.Generator().manual_seed(ctx.seed)).cuda()
+    config = RasterConfig(alpha_max=0.999)  # gsplat's clamp
+    rgb, grads = {}, {}
+    for backend in ("torch", "gsplat"):
+        for tensor in scene.values():
+            tensor.grad = None
+        out = render(**scene, camera=camera, config=config, backend=backend)  # type: ignore[arg-type]
+        ((out.rgb - target) ** 2).mean().backward()
+        rgb[backend] = out.rgb.detach()
+        grads[backend] = {name: tensor.grad.flatten() for name, tensor in scene.items()}
+    difference = float((rgb["torch"] - rgb["gsplat"]).abs().mean())
+    cosine = min(float(torch.nn.functional.cosine_similarity(grads["torch"][k], grads["gsplat"][k], dim=0)) for k in scene)
+    return [
+        BenchRow("gsplat vs tile rasterizer: mean |rgb difference|", difference, "", scene_text, *at_most(difference, 2e-3)),
+        BenchRow("gsplat vs tile rasterizer: worst gradient cosine", cosine, "", scene_text, *at_least(cosine, 0.99)),
+    ]
 
 
 def held_out_camera_rows(ctx: BenchContext) -> list[BenchRow]:

@@ -92,7 +92,7 @@ def _composite_chunk(
     means2d, conics, opacities, features = pad
     dummy = means2d.shape[0] - 1
     counts = isect.tile_counts[tiles]
-    slots = torch.arange(int(counts.max()))
+    slots = torch.arange(int(counts.max()), device=counts.device)
     in_list = slots[None, :] < counts[:, None]  # [B, K]
     flat = torch.clamp(isect.tile_starts[tiles, None] + slots[None, :], max=max(len(isect.gaussian_ids) - 1, 0))
     gids = torch.where(in_list, isect.gaussian_ids[flat], dummy)  # [B, K]
@@ -123,7 +123,7 @@ def front_to_back_weights(alpha: Tensor, config: RasterConfig) -> Tensor:
 def _tile_pixel_centres(tiles: Tensor, grid: TileGrid, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
     """Pixel-centre coordinates (u, v) [B, P] of the given tiles, row-major inside each tile."""
     ts = grid.tile_size
-    local = torch.arange(ts * ts)
+    local = torch.arange(ts * ts, device=tiles.device)
     u = (tiles % grid.tiles_x)[:, None] * ts + (local % ts)[None, :]
     v = (tiles // grid.tiles_x)[:, None] * ts + (local // ts)[None, :]
     return u.to(dtype), v.to(dtype)

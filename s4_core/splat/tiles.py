@@ -70,12 +70,12 @@ def intersect_tiles(
     y1 = torch.clamp(torch.floor((v + r) / ts), 0, grid.tiles_y - 1).to(torch.int64)
     span_x = x1 - x0 + 1
     counts = span_x * (y1 - y0 + 1)
-    owner = torch.repeat_interleave(torch.arange(len(ids)), counts)
+    owner = torch.repeat_interleave(torch.arange(len(ids), device=ids.device), counts)
     first = torch.cumsum(counts, 0) - counts
-    local = torch.arange(len(owner)) - first[owner]
+    local = torch.arange(len(owner), device=ids.device) - first[owner]
     tile_ids = (y0[owner] + local // span_x[owner]) * grid.tiles_x + x0[owner] + local % span_x[owner]
     depth_rank = torch.empty_like(ids)
-    depth_rank[torch.argsort(depths[ids], stable=True)] = torch.arange(len(ids))
+    depth_rank[torch.argsort(depths[ids], stable=True)] = torch.arange(len(ids), device=ids.device)
     order = torch.argsort(tile_ids * max(len(ids), 1) + depth_rank[owner])
     tile_counts = torch.bincount(tile_ids, minlength=grid.num_tiles)
     return TileIntersections(
