@@ -2,12 +2,14 @@
 
 import dataclasses
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from s4_core.cli.main import main as cli_main
 from s4_core.st4rtrack import load_st4rtrack
+from s4_core.st4rtrack.checkpoint import save_safetensors
 from s4_core.st4rtrack.model import PairPrediction
 from s4_core.st4rtrack.training import (
     MODEL_PRESETS,
@@ -19,6 +21,7 @@ from s4_core.st4rtrack.training import (
     make_batch,
     pointmap_loss,
 )
+from s4_core.st4rtrack.training.data import Crop
 from s4_core.st4rtrack.training.targets import pixel_grid
 from s4_core.synth import SynthConfig, SyntheticWorld
 
@@ -142,6 +145,9 @@ def test_motion_term_scores_twin_displacements():
     frozen = torch.cat((anchor_points, anchor_points))  # predicts no motion
     still = pointmap_loss(_prediction_from(frozen, gt, 1.0), gt, valid, gt, valid, alpha=0.2, motion_weight=10.0)
     assert float(still.motion) > 0 and float(still.total) > float(still.conf_track + still.conf_recon)
+    # Balanced: the one moving point weighs as much as the 19 still ones (whose error is 0).
+    scale = float(anchor_points.norm(dim=-1).mean())
+    assert float(still.motion) == pytest.approx(0.5 * 0.3 / scale, rel=1e-4)
 
 
 def test_batches_come_in_twins_sharing_the_anchor(clip_and_world):
@@ -151,3 +157,63 @@ def test_batches_come_in_twins_sharing_the_anchor(clip_and_world):
     torch.testing.assert_close(batch.anchor[0], batch.anchor[1], rtol=0, atol=0)
     torch.testing.assert_close(batch.frames[0], batch.anchor[0], rtol=0, atol=0)  # pair 2k is (anchor, anchor)
     torch.testing.assert_close(batch.pts_track[0], batch.pts_recon[0], rtol=0, atol=1e-5)
+
+
+def test_data_workers_give_the_batches_of_the_training_process(tmp_path):
+    config = dataclasses.replace(_tiny_config(tmp_path, steps=6), data_workers=2)
+    trainer = Trainer(config)
+    trainer.step = 3  # resumed inside the first pool: its first three batches are skipped
+    streamed = list(trainer.batches())
+    assert len(streamed) == 3
+    for step, batch in zip(range(3, 6), streamed):
+        torch.testing.assert_close(batch.frames, trainer.batch(step).frames, rtol=0, atol=0)
+        torch.testing.assert_close(batch.pts_track, trainer.batch(step).pts_track, rtol=0, atol=0)
+
+
+def _find_crop(image: np.ndarray, target: np.ndarray, out_wh: tuple[int, int], min_scale: float) -> Crop:
+    """The crop window of ``image`` whose resize is ``target`` (exhaustive search)."""
+    height, width = image.shape[:2]
+    fit = min(width / out_wh[0], height / out_wh[1])
+    sizes = [(w, h) for w in range(int(out_wh[0] * fit * min_scale) - 1, width + 1) for h in range(height + 1)]
+    for crop_w, crop_h in sizes:
+        if abs(crop_h / crop_w - out_wh[1] / out_wh[0]) > 1.0 / crop_w:
+            continue  # not the input's aspect ratio (up to rounding)
+        for y0 in range(height - crop_h + 1):
+            for x0 in range(width - crop_w + 1):
+                crop = Crop(x0, y0, crop_w, crop_h, out_wh)
+                if np.array_equal(crop.cut(image), target):
+                    return crop
+    raise AssertionError("no crop reproduces the target")
+
+
+def test_a_frame_with_its_own_crop_keeps_its_targets_with_its_pixels(clip_and_world):
+    clip, _ = clip_and_world
+    plain = Augmentation(brightness=0.0, contrast=0.0, saturation=0.0, noise_std=0.0, frame_crop_prob=1.0)
+    rng = np.random.default_rng(3)
+    differing = 0
+    for _ in range(3):
+        batch = make_batch([clip], 2, (32, 24), plain, rng)
+        anchor_crop = _find_crop(clip.pts_recon[0], batch.pts_recon[0].numpy(), (32, 24), plain.min_crop_scale)
+        # The tracking target stays on the anchor's pixels: it is the anchor crop of some frame j.
+        track = batch.pts_track[1].numpy()
+        j = next(k for k in range(1, clip.num_frames) if np.allclose(anchor_crop.cut(clip.pts_track[k]), track))
+        # The frame image is cut like its own reconstruction target.
+        frame_crop = _find_crop(clip.pts_recon[j], batch.pts_recon[1].numpy(), (32, 24), plain.min_crop_scale)
+        expected = frame_crop.cut(clip.rgb[j], cv2.INTER_AREA)
+        np.testing.assert_allclose((batch.frames[1].numpy().transpose(1, 2, 0) + 1) * 127.5, expected, atol=1e-3)
+        differing += frame_crop != anchor_crop
+    assert differing >= 2
+
+
+def test_init_weights_start_a_run_from_a_checkpoint(tmp_path):
+    first = Trainer(_tiny_config(tmp_path / "a", steps=2))
+    first.run()
+    save_safetensors(first.model, tmp_path / "start.safetensors")
+    second = Trainer(dataclasses.replace(_tiny_config(tmp_path / "b", steps=2), init_weights=tmp_path / "start.safetensors"))
+    for name, tensor in first.model.state_dict().items():
+        torch.testing.assert_close(second.model.state_dict()[name], tensor, rtol=0, atol=0, msg=name)
+    other = dataclasses.replace(
+        _tiny_config(tmp_path / "c", steps=2), model=MODEL_PRESETS["small"], init_weights=tmp_path / "start.safetensors"
+    )
+    with pytest.raises(ValueError, match="another architecture"):
+        Trainer(other)

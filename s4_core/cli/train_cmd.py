@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train-st4rtrack", help="train a small St4RTrack on synthetic scenes (CPU or CUDA)")
-    parser.add_argument("--model", default="small", help="architecture preset: tiny (64x48) or small (128x96)")
+    parser.add_argument("--model", default="small", help="architecture preset: tiny (64x48), small or medium (128x96)")
     parser.add_argument("--steps", type=int, default=4000, help="optimizer steps in total")
     parser.add_argument("--batch", type=int, default=8, help="(anchor, frame) pairs per step")
     parser.add_argument("--lr", type=float, default=4e-4, help="peak AdamW learning rate")
@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-seed-min", type=int, default=1000, help="first synthetic-world seed for training (>= 100)")
     parser.add_argument("--pool-clips", type=int, default=24, help="clips rendered per pool")
     parser.add_argument("--pool-steps", type=int, default=40, help="steps between pool refreshes")
+    parser.add_argument("--max-stride", type=int, default=4, help="largest frame stride of a training clip")
+    parser.add_argument(
+        "--frame-crop-prob", type=float, default=0.5, help="probability of a pair's frame getting its own crop"
+    )
+    parser.add_argument("--init-weights", type=Path, default=None, help="start from these weights (fine-tune)")
+    parser.add_argument("--data-workers", type=int, default=0, help="processes rendering training data ahead (0: none)")
     parser.add_argument("--out-dir", type=Path, default=Path("build/train_st4rtrack"), help="checkpoint and log folder")
     parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt if present")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
@@ -42,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from s4_core.st4rtrack.training import MODEL_PRESETS, SceneSampling, TrainConfig, Trainer
+    from s4_core.st4rtrack.training import MODEL_PRESETS, Augmentation, SceneSampling, TrainConfig, Trainer
     from s4_core.st4rtrack.training.export import export_weights
 
     if args.model not in MODEL_PRESETS:
@@ -57,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
             lr=args.lr,
             motion_weight=args.motion_weight,
             seed=args.seed,
-            scenes=dataclasses.replace(SceneSampling(), seed_min=args.train_seed_min),
+            init_weights=args.init_weights,
+            scenes=dataclasses.replace(SceneSampling(), seed_min=args.train_seed_min, max_stride=args.max_stride),
+            augment=dataclasses.replace(Augmentation(), frame_crop_prob=args.frame_crop_prob),
             pool_clips=args.pool_clips,
             pool_steps=args.pool_steps,
+            data_workers=args.data_workers,
             device=args.device,
             out_dir=args.out_dir,
         )

@@ -6,6 +6,7 @@ overlaps the evaluation seeds (``EVAL_SEEDS``), so benchmarks always run on unse
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,10 +15,20 @@ from s4_core.st4rtrack.config import St4RTrackConfig
 #: Synthetic-world seeds reserved for evaluation; training never draws them.
 EVAL_SEEDS = range(0, 100)
 
+
+def _doubled(config: St4RTrackConfig) -> St4RTrackConfig:
+    """``config`` with every width and depth doubled (about 4x the parameters)."""
+    sizes = ("enc_embed_dim", "enc_depth", "dec_embed_dim", "dec_depth", "dpt_feature_dim", "dpt_last_dim")
+    return dataclasses.replace(
+        config, **{name: 2 * getattr(config, name) for name in sizes}, dpt_layer_dims=tuple(2 * d for d in config.dpt_layer_dims)
+    )
+
+
 #: Architecture presets selectable by name (e.g. from the command line).
 MODEL_PRESETS: dict[str, St4RTrackConfig] = {
     "tiny": St4RTrackConfig.small(input_size_wh=(64, 48)),
     "small": St4RTrackConfig.small(input_size_wh=(128, 96)),
+    "medium": _doubled(St4RTrackConfig.small(input_size_wh=(128, 96))),  # for GPU training
 }
 
 
@@ -65,6 +76,8 @@ class Augmentation:
         contrast: contrast range +-.
         saturation: saturation range +-.
         noise_std: additive Gaussian noise, 8-bit levels.
+        frame_crop_prob: probability that the non-anchor image of a pair gets its own crop
+            (a different virtual camera) instead of the anchor's.
     """
 
     min_crop_scale: float = 0.75
@@ -72,6 +85,7 @@ class Augmentation:
     contrast: float = 0.2
     saturation: float = 0.2
     noise_std: float = 2.0
+    frame_crop_prob: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,8 @@ class TrainConfig:
 
     Attributes:
         model: architecture (its ``input_size_wh`` is the training resolution).
+        init_weights: weights to start from (a ``.safetensors`` or ``.pth`` of the same
+            architecture), e.g. to fine-tune; None trains from scratch.
         steps: optimizer steps in total (the learning-rate schedule spans them).
         batch_pairs: (anchor, frame) pairs per step.
         lr: peak AdamW learning rate.
@@ -88,11 +104,15 @@ class TrainConfig:
         weight_decay: AdamW weight decay.
         conf_alpha: the ``alpha`` of the confidence-weighted loss ``c * err - alpha * log c``.
         motion_weight: weight of the twin-pair displacement term (0: the paper's loss only).
+        moving_threshold: normalized true displacement above which the motion term counts a
+            point as moving (0.002: 1 cm at a mean point distance of 5 m).
         seed: seed of the initialization and of every data draw.
         scenes: clip sampling.
         augment: image augmentation.
         pool_clips: clips rendered at once and reused for ``pool_steps`` steps.
         pool_steps: steps between two pool refreshes.
+        data_workers: processes that render pools and cut their batches ahead of the
+            optimizer (0: in the training process). The batches are the same either way.
         device: torch device.
         out_dir: where checkpoints and the log go.
         checkpoint_every: steps between checkpoints.
@@ -100,6 +120,7 @@ class TrainConfig:
     """
 
     model: St4RTrackConfig = field(default_factory=lambda: MODEL_PRESETS["small"])
+    init_weights: Path | None = None
     steps: int = 4000
     batch_pairs: int = 8
     lr: float = 4e-4
@@ -108,21 +129,27 @@ class TrainConfig:
     weight_decay: float = 0.05
     conf_alpha: float = 0.2
     motion_weight: float = 10.0
+    moving_threshold: float = 0.002
     seed: int = 0
     scenes: SceneSampling = field(default_factory=SceneSampling)
     augment: Augmentation = field(default_factory=Augmentation)
     pool_clips: int = 24
     pool_steps: int = 40
+    data_workers: int = 0
     device: str = "cpu"
     out_dir: Path = Path("build/train_st4rtrack")
     checkpoint_every: int = 200
     log_every: int = 20
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.augment.frame_crop_prob <= 1.0:
+            raise ValueError(f"frame_crop_prob must be in [0, 1], got {self.augment.frame_crop_prob}")
         if self.batch_pairs % 2:
             raise ValueError(f"batch_pairs must be even (pairs come in twins), got {self.batch_pairs}")
         if min(self.steps, self.batch_pairs, self.pool_clips, self.pool_steps, self.checkpoint_every, self.log_every) < 1:
             raise ValueError(f"counts must be positive: {self}")
+        if self.data_workers < 0 or self.moving_threshold < 0:
+            raise ValueError(f"data_workers and moving_threshold must not be negative: {self}")
         positive = self.lr > 0 and self.conf_alpha > 0
         if not (positive and 0 <= self.min_lr_ratio <= 1 and self.warmup_steps >= 0 and self.motion_weight >= 0):
             raise ValueError(f"invalid optimizer settings: {self}")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from s4_core.st4rtrack.training.config import Augmentation, SceneSampling
+from s4_core.st4rtrack.training.config import Augmentation, SceneSampling, TrainConfig
 from s4_core.st4rtrack.training.targets import ClipTargets, clip_targets
 from s4_core.synth import SynthConfig, SyntheticWorld
 
@@ -82,6 +82,36 @@ def render_pool(sampling: SceneSampling, seed: int, pool_index: int, num_clips: 
     return [sample_clip(sampling, data_rng(seed, Purpose.CLIP, pool_index * num_clips + k)) for k in range(num_clips)]
 
 
+def step_batch(config: TrainConfig, pool: list[ClipTargets], step: int) -> PairBatch:
+    """The batch of optimizer step ``step``, cut from the pool of that step."""
+    rng = data_rng(config.seed, Purpose.BATCH, step)
+    return make_batch(pool, config.batch_pairs, config.model.input_size_wh, config.augment, rng)
+
+
+class PoolBatches(torch.utils.data.Dataset):
+    """Item ``k``: the batches of every step of pool ``first_pool + k``, rendered and cut in
+    the process that asks (a data-loader worker), so rendering overlaps the optimizer.
+
+    Args:
+        config: the training run.
+        first_pool: pool of item 0.
+    """
+
+    def __init__(self, config: TrainConfig, first_pool: int) -> None:
+        self.config = config
+        self.first_pool = first_pool
+
+    def __len__(self) -> int:
+        return max(-(-self.config.steps // self.config.pool_steps) - self.first_pool, 0)
+
+    def __getitem__(self, index: int) -> list[PairBatch]:
+        config = self.config
+        pool_index = self.first_pool + index
+        pool = render_pool(config.scenes, config.seed, pool_index, config.pool_clips)
+        steps = range(pool_index * config.pool_steps, min((pool_index + 1) * config.pool_steps, config.steps))
+        return [step_batch(config, pool, step) for step in steps]
+
+
 def make_batch(
     pool: list[ClipTargets], batch_pairs: int, input_size_wh: tuple[int, int], augment: Augmentation, rng: np.random.Generator
 ) -> PairBatch:
@@ -105,34 +135,59 @@ def _augmented_twin(
 ) -> list[tuple[np.ndarray, ...]]:
     """Pairs (0, 0) and (0, j) as (anchor, frame, pts_track, valid_track, pts_recon, valid_recon).
 
-    All images share one crop (same virtual camera); pointmaps stay in the anchor camera's
-    3D frame, which a crop and a zoom do not change (only the intrinsics would).
+    The anchor's crop is the twins' virtual camera; pointmaps stay in the anchor camera's 3D
+    frame, which a crop and a zoom do not change (only the intrinsics would). With probability
+    ``augment.frame_crop_prob`` frame j gets a crop of its own: head 2 must then place frame j's
+    pixels in the anchor's view, which it can only do by matching the two images. A rig of
+    static cameras gives no other reason to look across the pair, and matching is what
+    tracking moving points needs too.
     """
+    anchor_crop = _random_crop(clip, input_size_wh, augment, rng)
+    own_crop = augment.frame_crop_prob > 0 and rng.random() < augment.frame_crop_prob  # no draw at 0
+    frame_crop = _random_crop(clip, input_size_wh, augment, rng) if own_crop else anchor_crop
+
+    def as_input(rgb: np.ndarray, crop: Crop) -> np.ndarray:
+        jittered = _colour_jitter(crop.cut(rgb, cv2.INTER_AREA).astype(np.float32), augment, rng)
+        return (jittered / 127.5 - 1.0).transpose(2, 0, 1).astype(np.float32)
+
+    def targets(k: int, recon_crop: Crop) -> tuple[np.ndarray, ...]:
+        return (
+            anchor_crop.cut(clip.pts_track[k]),
+            anchor_crop.cut(clip.valid_track[k].astype(np.uint8)).astype(bool),
+            recon_crop.cut(clip.pts_recon[k]),
+            recon_crop.cut(clip.valid_recon[k].astype(np.uint8)).astype(bool),
+        )
+
+    anchor = as_input(clip.rgb[0], anchor_crop)
+    return [(anchor, anchor, *targets(0, anchor_crop)), (anchor, as_input(clip.rgb[j], frame_crop), *targets(j, frame_crop))]
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A window of the rendered image resized to the network input (a virtual camera)."""
+
+    x0: int
+    y0: int
+    width: int
+    height: int
+    out_wh: tuple[int, int]
+
+    def cut(self, image: np.ndarray, interpolation: int = cv2.INTER_NEAREST) -> np.ndarray:
+        window = image[self.y0 : self.y0 + self.height, self.x0 : self.x0 + self.width]
+        return cv2.resize(window, self.out_wh, interpolation=interpolation)
+
+
+def _random_crop(
+    clip: ClipTargets, input_size_wh: tuple[int, int], augment: Augmentation, rng: np.random.Generator
+) -> Crop:
+    """A crop of the input's aspect ratio, ``min_crop_scale``..1 of the largest that fits."""
     height, width = clip.rgb.shape[1:3]
     in_w, in_h = input_size_wh
-    fit = min(width / in_w, height / in_h)  # largest crop of the input's aspect ratio
+    fit = min(width / in_w, height / in_h)
     scale = fit * rng.uniform(augment.min_crop_scale, 1.0)
     crop_w, crop_h = int(round(in_w * scale)), int(round(in_h * scale))
     x0, y0 = int(rng.integers(0, width - crop_w + 1)), int(rng.integers(0, height - crop_h + 1))
-
-    def cut(image: np.ndarray, interpolation: int = cv2.INTER_NEAREST) -> np.ndarray:
-        window = image[y0 : y0 + crop_h, x0 : x0 + crop_w]
-        return cv2.resize(window, (in_w, in_h), interpolation=interpolation)
-
-    def as_input(rgb: np.ndarray) -> np.ndarray:
-        jittered = _colour_jitter(cut(rgb, cv2.INTER_AREA).astype(np.float32), augment, rng)
-        return (jittered / 127.5 - 1.0).transpose(2, 0, 1).astype(np.float32)
-
-    def targets(k: int) -> tuple[np.ndarray, ...]:
-        return (
-            cut(clip.pts_track[k]),
-            cut(clip.valid_track[k].astype(np.uint8)).astype(bool),
-            cut(clip.pts_recon[k]),
-            cut(clip.valid_recon[k].astype(np.uint8)).astype(bool),
-        )
-
-    anchor = as_input(clip.rgb[0])
-    return [(anchor, anchor, *targets(0)), (anchor, as_input(clip.rgb[j]), *targets(j))]
+    return Crop(x0, y0, crop_w, crop_h, input_size_wh)
 
 
 def _colour_jitter(rgb: np.ndarray, augment: Augmentation, rng: np.random.Generator) -> np.ndarray:

@@ -12,7 +12,10 @@ depth error dwarfs the few centimetres objects move, so head 1 barely feels moti
 batch made of twins (pairs ``2k`` = (anchor, anchor) and ``2k + 1`` = (anchor, frame j), see
 :func:`~s4_core.st4rtrack.training.data.make_batch`), the difference of the twins' head-1
 outputs is the predicted displacement of each anchor point; its error against the true
-displacement, both in the (anchor, anchor) pair's normalized units, is ``motion``.
+displacement, both in the (anchor, anchor) pair's normalized units, is ``motion``. Moving and
+still points are averaged apart and the two means weighted equally: averaged together, the
+still majority made "no motion anywhere" a near-optimal answer, and a first model trained that
+way did not track at all.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def pointmap_loss(
     valid_recon: Tensor,
     alpha: float,
     motion_weight: float = 0.0,
+    moving_threshold: float = 0.002,
 ) -> PointmapLoss:
     """The supervised loss of a batch.
 
@@ -81,6 +85,7 @@ def pointmap_loss(
         valid_recon: [B, H, W] bool.
         alpha: confidence regularization weight (DUSt3R uses 0.2).
         motion_weight: weight of the motion term; > 0 needs a twin batch (B even).
+        moving_threshold: true normalized displacement above which a point counts as moving.
     """
     expected = prediction.pts_track.shape
     for name, tensor in (("gt_track", gt_track), ("gt_recon", gt_recon)):
@@ -99,7 +104,9 @@ def pointmap_loss(
     if motion_weight > 0:
         # Both twins in the (anchor, anchor) pair's units, so a displacement is not a scale change.
         twin_pred_scale, twin_gt_scale = pred_scale[0::2].repeat_interleave(2, 0), gt_scale[0::2].repeat_interleave(2, 0)
-        motion = displacement_error(prediction.pts_track / twin_pred_scale, gt_track / twin_gt_scale, valid_track)
+        motion = displacement_error(
+            prediction.pts_track / twin_pred_scale, gt_track / twin_gt_scale, valid_track, moving_threshold
+        )
     return PointmapLoss(
         total=conf_track + conf_recon + motion_weight * motion,
         conf_track=conf_track,
@@ -110,13 +117,16 @@ def pointmap_loss(
     )
 
 
-def displacement_error(pred_track: Tensor, gt_track: Tensor, valid_track: Tensor) -> Tensor:
-    """Mean |predicted - true displacement| of anchor points between twin pairs.
+def displacement_error(pred_track: Tensor, gt_track: Tensor, valid_track: Tensor, moving_threshold: float) -> Tensor:
+    """|predicted - true displacement| of anchor points between twin pairs, balanced: the mean
+    over moving points and the mean over still points, averaged (either alone when the other is
+    absent).
 
     Args:
         pred_track: normalized head-1 outputs [B, H, W, 3], twins (anchor, anchor), (anchor, j).
         gt_track: normalized head-1 targets, same layout.
         valid_track: [B, H, W] bool.
+        moving_threshold: true displacement (normalized units) above which a point is moving.
     """
     if pred_track.shape[0] % 2:
         raise ValueError(f"the motion term needs twin pairs (an even batch), got {pred_track.shape[0]}")
@@ -124,4 +134,6 @@ def displacement_error(pred_track: Tensor, gt_track: Tensor, valid_track: Tensor
     gt_motion = gt_track[1::2] - gt_track[0::2]
     valid = valid_track[1::2] & valid_track[0::2]
     error = (pred_motion - gt_motion).norm(dim=-1)
-    return error[valid].mean() if valid.any() else error.sum() * 0.0
+    moving = gt_motion.norm(dim=-1) > moving_threshold
+    means = [error[part].mean() for part in (valid & moving, valid & ~moving) if part.any()]
+    return torch.stack(means).mean() if means else error.sum() * 0.0

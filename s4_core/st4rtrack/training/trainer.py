@@ -12,14 +12,16 @@ import json
 import logging
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
+from s4_core.st4rtrack.checkpoint import load_st4rtrack
 from s4_core.st4rtrack.checkpoint_args import config_to_args
 from s4_core.st4rtrack.model import St4RTrackNet
 from s4_core.st4rtrack.training.config import TrainConfig
-from s4_core.st4rtrack.training.data import PairBatch, Purpose, data_rng, make_batch, render_pool
+from s4_core.st4rtrack.training.data import PairBatch, PoolBatches, render_pool, step_batch
 from s4_core.st4rtrack.training.loss import PointmapLoss, pointmap_loss
 from s4_core.st4rtrack.training.targets import ClipTargets
 
@@ -34,6 +36,7 @@ def config_to_json(config: TrainConfig) -> dict:
     data = dataclasses.asdict(config)
     data["model"] = config_to_args(config.model)
     data["out_dir"] = str(config.out_dir)
+    data["init_weights"] = None if config.init_weights is None else str(config.init_weights)
     return data
 
 
@@ -58,6 +61,8 @@ class Trainer:
         config.out_dir.mkdir(parents=True, exist_ok=True)
         if resume and self.checkpoint_path.is_file():
             self._load_checkpoint()
+        elif config.init_weights is not None:
+            self._load_init_weights(config.init_weights)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -83,8 +88,31 @@ class Trainer:
         if pool_index != self._pool_index:
             self._pool = render_pool(config.scenes, config.seed, pool_index, config.pool_clips)
             self._pool_index = pool_index
-        rng = data_rng(config.seed, Purpose.BATCH, step)
-        return make_batch(self._pool, config.batch_pairs, config.model.input_size_wh, config.augment, rng)
+        return step_batch(config, self._pool, step)
+
+    def batches(self) -> Iterator[PairBatch]:
+        """The batches of steps ``self.step``, ``self.step + 1``, ... up to the last step.
+
+        With ``data_workers`` they are rendered in spawned processes a few pools ahead (spawned,
+        not forked: the parent may hold CUDA and OpenMP state); the batches equal
+        :meth:`batch`'s.
+        """
+        config = self.config
+        if config.data_workers == 0:
+            yield from (self.batch(step) for step in range(self.step, config.steps))
+            return
+        first_pool = self.step // config.pool_steps
+        loader = torch.utils.data.DataLoader(
+            PoolBatches(config, first_pool),
+            batch_size=None,
+            num_workers=config.data_workers,
+            multiprocessing_context="spawn",
+            prefetch_factor=1,
+        )
+        skip = self.step - first_pool * config.pool_steps  # a run resumed inside a pool
+        for pool_batches in loader:
+            yield from pool_batches[skip:]
+            skip = 0
 
     def loss(self, batch: PairBatch) -> PointmapLoss:
         """The supervised loss of the current model on ``batch``."""
@@ -98,14 +126,15 @@ class Trainer:
             batch.valid_recon,
             self.config.conf_alpha,
             self.config.motion_weight,
+            self.config.moving_threshold,
         )
 
-    def train_step(self) -> PointmapLoss:
-        """One optimizer step on the batch of the current step."""
+    def train_step(self, batch: PairBatch | None = None) -> PointmapLoss:
+        """One optimizer step on ``batch``, by default the batch of the current step."""
         self.model.train()
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate(self.step)
-        loss = self.loss(self.batch(self.step))
+        loss = self.loss(self.batch(self.step) if batch is None else batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -122,18 +151,22 @@ class Trainer:
         start, window_start, window_steps = time.monotonic(), time.monotonic(), 0
         seconds_before = self.train_seconds
         totals: list[dict[str, float]] = []
-        while self.step < self.config.steps:
-            if max_wall_s is not None and time.monotonic() - start > max_wall_s:
-                log.info("wall-time budget of %.0f s reached at step %d", max_wall_s, self.step)
-                break
-            totals.append(self.train_step().as_floats())
-            self.train_seconds = seconds_before + time.monotonic() - start
-            window_steps += 1
-            if self.step % self.config.log_every == 0 or self.step == self.config.steps:
-                self._log(totals, window_steps / (time.monotonic() - window_start))
-                totals, window_start, window_steps = [], time.monotonic(), 0
-            if self.step % self.config.checkpoint_every == 0:
-                self.save_checkpoint()
+        batches = self.batches()
+        try:
+            for batch in batches:
+                if max_wall_s is not None and time.monotonic() - start > max_wall_s:
+                    log.info("wall-time budget of %.0f s reached at step %d", max_wall_s, self.step)
+                    break
+                totals.append(self.train_step(batch).as_floats())
+                self.train_seconds = seconds_before + time.monotonic() - start
+                window_steps += 1
+                if self.step % self.config.log_every == 0 or self.step == self.config.steps:
+                    self._log(totals, window_steps / (time.monotonic() - window_start))
+                    totals, window_start, window_steps = [], time.monotonic(), 0
+                if self.step % self.config.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            batches.close()  # stops data workers now, not at interpreter exit
         self.save_checkpoint()
         return self.step >= self.config.steps
 
@@ -169,6 +202,13 @@ class Trainer:
         self.step = int(state["step"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
         log.info("resumed %s at step %d", self.checkpoint_path, self.step)
+
+    def _load_init_weights(self, path: Path) -> None:
+        start = load_st4rtrack(path)
+        if start.config != self.config.model:
+            raise ValueError(f"{path} holds another architecture: {config_to_args(start.config)}")
+        self.model.load_state_dict(start.state_dict())
+        log.info("starting from the weights of %s", path)
 
     def _log(self, history: list[dict[str, float]], steps_per_s: float) -> None:
         means = {key: sum(h[key] for h in history) / len(history) for key in history[0]}
