@@ -16,7 +16,9 @@ import pytest
 
 from s4_core.camera import PinholeCamera, intrinsics_from_fov, look_at
 from s4_core.clock import NS_PER_S
-from s4_core.sync.epipolar_consistency import EpipolarConsistencyConfig, _plane_index, offset_by_mutual_epipolar_consistency
+from s4_core.sync.epipolar_consistency import (
+    EpipolarConsistencyConfig, _correlation_centred_per_plane, _plane_index, offset_by_mutual_epipolar_consistency,
+)
 from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
 from s4_core.sync.offset_search import PeakCriteria, Subsample, best_rival, combine_directions, search_offset
 from s4_core.sync.pair import PairOffset
@@ -237,3 +239,14 @@ def test_room_pairs_are_timed_to_a_fraction_of_a_frame_or_not_at_all(room):
         error_frames = (pair.offset_s - true_s) / pair.frame_period_s
         assert abs(error_frames) < 1.0 and abs(pair.offset_s - true_s) <= 3.0 * pair.stddev_s, (a, b, error_frames, pair)
     assert timed >= 2
+
+
+def test_correlation_from_sums_equals_the_correlation_of_centred_columns():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 7)) + rng.normal(size=7) * 3  # columns with their own offsets
+    y = 0.6 * x + rng.normal(size=(50, 7)) + rng.normal(size=7) * 3
+    xc, yc = x - x.mean(axis=0), y - y.mean(axis=0)
+    expected = (xc * yc).sum() / np.sqrt((xc * xc).sum() * (yc * yc).sum())
+    assert _correlation_centred_per_plane(x, y) == pytest.approx(expected, rel=1e-12)
+    assert _correlation_centred_per_plane(x, np.ones_like(x)) == 0.0  # constant columns carry no evidence
+    assert _correlation_centred_per_plane(x[:0], y[:0]) == 0.0

@@ -216,15 +216,13 @@ def _directional_offset(
         j = np.clip(np.searchsorted(b.stamps_s, t_b, side="right") - 1, 0, len(b.stamps_s) - 2)
         f = ((t_b - b.stamps_s[j]) / (b.stamps_s[j + 1] - b.stamps_s[j]))[:, None]
         change_b = np.diff(b.motion[j] * (1.0 - f) + b.motion[j + 1] * f, axis=0)
-        use = (inside[1:] & inside[:-1])[:, None] & np.ones(config.num_planes, bool)
+        rows = inside[1:] & inside[:-1]
         if part.frames is not None:
-            use &= np.isin(np.arange(len(change_a)), part.frames)[:, None]
-        if part.group is not None:
-            use &= (np.arange(config.num_planes) % part.group[1] == part.group[0])[None, :]
-        x, y = _centred_per_plane(change_a, use), _centred_per_plane(change_b, use)
-        norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
-        points = float(np.count_nonzero(use & (np.abs(change_a) > _EVIDENCE_CHANGE)))
-        return (float((x * y).sum()) / norm if norm > 0 else 0.0), points
+            rows &= np.isin(np.arange(len(change_a)), part.frames)
+        planes = np.arange(config.num_planes) % part.group[1] == part.group[0] if part.group is not None else slice(None)
+        x, y = change_a[rows][:, planes], change_b[rows][:, planes]
+        points = float(np.count_nonzero(np.abs(x) > _EVIDENCE_CHANGE))
+        return _correlation_centred_per_plane(x, y), points
 
     grid = offset_grid_s(period_s, config.max_offset_s, hint_s, config.hint_radius_s)
     found = search_offset(one_at_a_time(correlation), grid, len(change_a), period_s, config.criteria)
@@ -234,8 +232,17 @@ def _directional_offset(
     return PairOffset(a.camera, b.camera, found.offset_s, found.stddev_s, t_a_s, period_s, found.points, True)
 
 
-def _centred_per_plane(change: np.ndarray, use: np.ndarray) -> np.ndarray:
-    """``change`` [T, P] minus each plane's mean over the used samples, zero where unused."""
-    count = np.maximum(use.sum(axis=0), 1)
-    mean = np.where(use, change, 0.0).sum(axis=0) / count
-    return np.where(use, change - mean, 0.0)
+def _correlation_centred_per_plane(x: np.ndarray, y: np.ndarray) -> float:
+    """Normalized correlation of ``x`` and ``y`` [T, P], each plane's column centred on its mean.
+
+    From the sums (``sum (x - mx)(y - my) = sum xy - sum x sum y / T`` per column), which
+    spares the centred copies: this runs for every candidate offset of every pair.
+    """
+    if len(x) == 0:
+        return 0.0
+    sum_x, sum_y = x.sum(axis=0), y.sum(axis=0)
+    xy = float(np.einsum("tp,tp->", x, y) - sum_x @ sum_y / len(x))
+    xx = float(np.einsum("tp,tp->", x, x) - sum_x @ sum_x / len(x))
+    yy = float(np.einsum("tp,tp->", y, y) - sum_y @ sum_y / len(y))
+    norm = np.sqrt(max(xx, 0.0) * max(yy, 0.0))
+    return xy / norm if norm > 0 else 0.0

@@ -95,7 +95,8 @@ class TrainConfig:
     Attributes:
         model: architecture (its ``input_size_wh`` is the training resolution).
         init_weights: weights to start from (a ``.safetensors`` or ``.pth`` of the same
-            architecture), e.g. to fine-tune; None trains from scratch.
+            architecture), e.g. to fine-tune; None trains from scratch. A resumed run starts
+            from its checkpoint instead.
         steps: optimizer steps in total (the learning-rate schedule spans them).
         batch_pairs: (anchor, frame) pairs per step.
         lr: peak AdamW learning rate.

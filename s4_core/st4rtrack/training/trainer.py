@@ -194,7 +194,8 @@ class Trainer:
         saved = json.loads(state["config"])
         if saved["model"] != config_to_args(self.config.model):
             raise ValueError(f"{self.checkpoint_path} holds another architecture: {saved['model']}")
-        changed = sorted(k for k, v in config_to_json(self.config).items() if saved.get(k) != v)
+        same_data = ("data_workers", "device", "out_dir")  # where and how fast, not what is trained
+        changed = sorted(k for k, v in config_to_json(self.config).items() if saved.get(k) != v and k not in same_data)
         if changed:
             log.warning("resuming with changed settings: %s", ", ".join(changed))
         self.model.load_state_dict(state["model"])
