@@ -14,8 +14,8 @@ batch made of twins (pairs ``2k`` = (anchor, anchor) and ``2k + 1`` = (anchor, f
 outputs is the predicted displacement of each anchor point; its error against the true
 displacement, both in the (anchor, anchor) pair's normalized units, is ``motion``. Moving and
 still points are averaged apart and the two means weighted equally: averaged together, the
-still majority made "no motion anywhere" a near-optimal answer, and a first model trained that
-way did not track at all.
+still majority made "no motion anywhere" a near-optimal answer. (Balanced, the term has not
+made the shipped small model track either; see ``s4_core/st4rtrack/weights/README.md``.)
 """
 
 from __future__ import annotations
