@@ -1,8 +1,13 @@
-"""Order statistics that numpy computes slowly on the shapes s4 uses."""
+"""Robust statistics: the MAD-to-sigma factor, and order statistics that numpy computes slowly
+on the shapes s4 uses."""
 
 from __future__ import annotations
 
 import numpy as np
+
+#: A Gaussian's standard deviation per median absolute deviation (1 / Phi^-1(3/4)): a median
+#: absolute spread times this is a sigma that the few outliers of a mostly clean sample do not move.
+SIGMA_PER_MAD = 1.4826
 
 
 def nanmedian_over_first_axis(values: np.ndarray) -> np.ndarray:

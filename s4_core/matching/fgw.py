@@ -47,6 +47,7 @@ from s4_core.matching.track_paths import (
     partial_chamfer,
     path_samples,
 )
+from s4_core.robust_stats import SIGMA_PER_MAD
 from s4_core.tracks import TrackSet
 
 log = logging.getLogger(__name__)
@@ -333,7 +334,7 @@ def _epipolar_inliers(F: np.ndarray, uv_a: np.ndarray, uv_b: np.ndarray, num_sig
     time-mean pixels of moving points are only approximately epipolar-consistent.
     """
     err = np.abs(sampson_distance_px(F, uv_a, uv_b))
-    sigma = 1.4826 * float(np.median(err))
+    sigma = SIGMA_PER_MAD * float(np.median(err))
     return err <= num_sigma * max(sigma, 1e-9)
 
 

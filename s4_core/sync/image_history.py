@@ -23,6 +23,7 @@ import numpy as np
 
 from s4_core.camera import PinholeCamera
 from s4_core.clock import NS_PER_S
+from s4_core.robust_stats import SIGMA_PER_MAD
 from s4_core.sync.stamped_window import StampedWindow, subsampled_camera
 
 
@@ -114,12 +115,12 @@ class ImageHistory:
 
     def change_threshold(self) -> float:
         """Grey levels by which a dynamic pixel changed: ``change_sigmas`` times the spread of a
-        still pixel's frame-to-frame change (1.4826 x the median absolute change, robust to the
+        still pixel's frame-to-frame change (``SIGMA_PER_MAD`` x the median absolute change, robust to the
         pixels that move), the spread taken as at least one grey level (8-bit rounding)."""
         if self._threshold is None:
             pairs = np.unique(np.linspace(1, self.num_frames - 1, self.config.noise_frame_pairs).round().astype(int))
             median_change = np.median([np.median(cv2.absdiff(self._greys[k], self._greys[k - 1])) for k in pairs])
-            self._threshold = self.config.change_sigmas * max(1.4826 * float(median_change), 1.0)
+            self._threshold = self.config.change_sigmas * max(SIGMA_PER_MAD * float(median_change), 1.0)
         return self._threshold
 
     def _changed_from_neighbours(self, index: int) -> np.ndarray:

@@ -24,6 +24,7 @@ from scipy.optimize import minimize_scalar
 
 from s4_core.camera import PinholeCamera
 from s4_core.matching.epipolar import fundamental_matrix, sampson_distance_px
+from s4_core.robust_stats import SIGMA_PER_MAD
 from s4_core.sync.matched_motion import MatchedTracks, TrackSpline
 
 Residual = Callable[[float], np.ndarray]  # offset_s -> residuals [T_a, K, R]
@@ -154,7 +155,7 @@ def _inlier_weights(r: np.ndarray, valid: np.ndarray, match_weight: np.ndarray, 
     if not usable.any():
         return np.zeros_like(match_weight)
     med = np.median(rms[usable])
-    mad = 1.4826 * np.median(np.abs(rms[usable] - med))
+    mad = SIGMA_PER_MAD * np.median(np.abs(rms[usable] - med))
     return np.where(usable & (rms <= med + outlier_mads * max(mad, 1e-12 * med)), match_weight, 0.0)
 
 
