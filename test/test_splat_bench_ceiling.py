@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from s4_core.bench.splat_bench import _reprojected_from_training
+from s4_core.bench.splat_bench import reprojected_from_training
 from s4_core.splat.metrics import psnr_db
 from s4_core.synth import SynthConfig, SyntheticWorld
 
@@ -17,7 +17,7 @@ def test_a_camera_reprojected_from_itself_is_its_own_image() -> None:
     world = _world()
     t_s = world.t0_s + 0.2
     truth = world.render(1, t_s)
-    image, seen = _reprojected_from_training(world, 1, truth, t_s, (1,))
+    image, seen = reprojected_from_training(world, 1, truth, t_s, (1,))
     assert seen.mean() > 0.99  # every surface pixel is seen by the camera it comes from
     assert psnr_db(image, truth.rgb / 255.0, seen) > 45.0  # sampled at its own pixel centres
 
@@ -26,7 +26,7 @@ def test_another_camera_is_redrawn_in_the_held_out_colours_on_covisible_pixels_o
     world = _world()
     t_s = world.t0_s + 0.2
     truth = world.render(2, t_s)
-    image, seen = _reprojected_from_training(world, 2, truth, t_s, (0, 1))
+    image, seen = reprojected_from_training(world, 2, truth, t_s, (0, 1))
     assert 0.2 < seen.mean() < 0.99  # the rig shares part of its views, not all
     assert not image[~seen].any()
     reference = truth.rgb / 255.0

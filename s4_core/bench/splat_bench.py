@@ -192,7 +192,7 @@ AFFINE_MIN_ALPHA = 0.9
 class HeldOutScore:
     """Mean scores of a held-out camera's scored frames (see :func:`held_out_camera_rows`);
     ``ceiling_masked_psnr_db`` is that of the training views reprojected with the true geometry
-    (:func:`_reprojected_from_training`)."""
+    (:func:`reprojected_from_training`)."""
 
     psnr_db: float
     ssim: float
@@ -375,7 +375,7 @@ def score_held_out_camera(world, model: SplatModel, held_out: int, train: tuple[
         truth = world.render(held_out, capture)
         predicted = apply_colour_affine(prediction, affine).reshape(truth.rgb.shape).clamp(0, 1).numpy()
         reference = truth.rgb / 255.0
-        reprojected, mask = _reprojected_from_training(world, held_out, truth, capture, train)
+        reprojected, mask = reprojected_from_training(world, held_out, truth, capture, train)
         scores.append((
             psnr_db(predicted, reference), ssim(predicted, reference), psnr_db(predicted, reference, mask),
             ssim(predicted, reference, mask), psnr_db(reprojected, reference, mask), mask.mean(),
@@ -397,7 +397,7 @@ def score_held_out_times(world, model: SplatModel, camera_index: int) -> tuple[f
     return float(psnr), float(ssim_value), len(scores)
 
 
-def _reprojected_from_training(world, held_out: int, truth, t_s: float, train: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def reprojected_from_training(world, held_out: int, truth, t_s: float, train: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The held-out view re-drawn from the training cameras' noise-free images: each pixel's
     true surface point, bilinearly sampled in the training camera that sees it with the finest
     pixel footprint, carried through the true colour responses. Returns the image [H, W, 3] in
