@@ -10,8 +10,10 @@ run one code path. Topics (relative to the node's namespace, ``/s4`` by default;
   ``splats/ellipsoids``, ``scaffold``; ``synced/<camera>/...`` restamped images; a status per
   camera on ``/diagnostics``.
 
-Callbacks decode and queue frames; the node's work thread (:mod:`s4_ros.work_thread`) pushes
-them into the pipeline one at a time, oldest first. When the pipeline cannot keep up,
+Callbacks queue the received frames; the node's work thread (:mod:`s4_ros.work_thread`)
+decodes all that wait and pushes them into the pipeline together, in arrival order, so that
+the cameras' trackers run concurrently (:meth:`StreamingPipeline.add_frames`; one frame at a
+time, tracking used one core while the other idled). When the pipeline cannot keep up,
 each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`), so every
 camera is thinned evenly and a frame waits at most about ``max_pending_frames`` / arrival rate.
 The queue's counters (frames processed, dropped, pending, peak) are in each camera's diagnostic.
@@ -164,17 +166,17 @@ class AllInOneNode(RigNode):
         self._work_ended_s = time.monotonic()
 
     def _work_until(self, deadline: float) -> None:
-        """Push queued frames, oldest first, until ``deadline``, then give the splat model what
-        the idle-time bank affords while no frame waits (then return, so that a stop request is
-        seen)."""
+        """Push the waiting frames (each time all of them, in arrival order) until ``deadline``,
+        then give the splat model what the idle-time bank affords while no frame waits (then
+        return, so that a stop request is seen)."""
         with self._lock:
             pipeline = self._pipeline
         pipeline = pipeline or self._start_pipeline()
         if pipeline is None:
             return
-        while time.monotonic() < deadline and (received := self._queue.take()) is not None:
-            if (frame := self._inputs[received.camera].decode(received)) is not None:
-                self._push(pipeline, [frame])
+        while time.monotonic() < deadline and (waiting := self._queue.take_waiting()):
+            frames = [frame for received in waiting if (frame := self._inputs[received.camera].decode(received)) is not None]
+            self._push(pipeline, frames)
         self._push(pipeline, [])  # collects an estimate that finished after the last frame
         self._train_in_spare_time(pipeline, deadline)
 

@@ -1,12 +1,13 @@
 """Bounded per-camera frame queues between the subscription callbacks and a node's worker.
 
 When the worker is slower than the cameras, frames must be dropped, and *which* ones decides how
-gracefully the node degrades. Draining the whole queue per tick and dropping the oldest frames
-on overflow hands the tracker bursts of consecutive frames separated by long gaps, across which
-optical flow fails. Here every camera has its own bounded queue that drops its oldest frame, and
-the worker takes one frame at a time, always the one that arrived first. In steady overload each
-queue stays full, so every camera is thinned *evenly* to its share of the worker's rate: the
-tracker sees a lower constant frame rate, and a frame waits at most ``capacity / arrival rate``.
+gracefully the node degrades. One shared queue that drops its oldest frames on overflow hands a
+camera's tracker bursts of consecutive frames separated by long gaps, across which optical flow
+fails. Here every camera has its own bounded queue that drops its oldest frame, and the worker
+takes frames in the order they arrived (one at a time, or all that wait at once). In steady
+overload each queue stays full, so every camera is thinned *evenly* to its share of the
+worker's rate: the tracker sees a lower constant frame rate, and a frame waits at most
+``capacity / arrival rate``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class FrameQueue(Generic[FrameT]):
         queue = FrameQueue(["cam0", "cam1"], max_pending_frames=60)
         queue.put(frame)              # subscription callback
         frame = queue.take()          # worker: the oldest waiting frame, or None
+        frames = queue.take_waiting() # or: all waiting frames, oldest first
     """
 
     def __init__(self, cameras: list[str], max_pending_frames: int) -> None:
@@ -86,6 +88,20 @@ class FrameQueue(Generic[FrameT]):
                 return None
             self._counts["taken"] += 1
             return min(heads, key=lambda q: q[0][0]).popleft()[1]
+
+    def take_waiting(self) -> list[FrameT]:
+        """Every waiting frame, all cameras, in the order they arrived (empty when none waits).
+
+        A worker that can process several cameras' frames at once (each camera's tracker on
+        its own thread) takes them together; which frames wait is still decided by the
+        per-camera drops of :meth:`put`, so thinning stays even.
+        """
+        with self._lock:
+            waiting = sorted(item for queue in self._queues.values() for item in queue)  # arrival numbers are unique
+            for queue in self._queues.values():
+                queue.clear()
+            self._counts["taken"] += len(waiting)
+            return [frame for _, frame in waiting]
 
     def stats(self) -> QueueStats:
         """Counters for diagnostics."""
