@@ -55,7 +55,7 @@ class FrameQueue(Generic[FrameT]):
         queue = FrameQueue(["cam0", "cam1"], max_pending_frames=60)
         queue.put(frame)              # subscription callback
         frame = queue.take()          # worker: the oldest waiting frame, or None
-        frames = queue.take_waiting() # or: all waiting frames, oldest first
+        frames = queue.take_waiting()  # worker, or: every waiting frame, oldest first
     """
 
     def __init__(self, cameras: list[str], max_pending_frames: int) -> None:

@@ -115,8 +115,9 @@ class ImageHistory:
 
     def change_threshold(self) -> float:
         """Grey levels by which a dynamic pixel changed: ``change_sigmas`` times the spread of a
-        still pixel's frame-to-frame change (``SIGMA_PER_MAD`` x the median absolute change, robust to the
-        pixels that move), the spread taken as at least one grey level (8-bit rounding)."""
+        still pixel's frame-to-frame change (``SIGMA_PER_MAD`` x the median absolute change,
+        robust to the pixels that move), the spread taken as at least one grey level (8-bit
+        rounding)."""
         if self._threshold is None:
             pairs = np.unique(np.linspace(1, self.num_frames - 1, self.config.noise_frame_pairs).round().astype(int))
             median_change = np.median([np.median(cv2.absdiff(self._greys[k], self._greys[k - 1])) for k in pairs])
