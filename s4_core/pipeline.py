@@ -32,7 +32,7 @@ from s4_core.sync.depth_history import DepthHistory, DepthHistoryConfig
 from s4_core.sync.image_history import ImageHistory, ImageHistoryConfig
 from s4_core.sync.online import OnlineClockSync, OnlineSyncConfig
 from s4_core.sync.window import WindowSyncConfig
-from s4_core.threads import driver_thread, shared_pool
+from s4_core.threads import driver_thread, shared_pool, tracking_pool
 from s4_core.tracking.input_gate import FrameVerdict
 from s4_core.tracking.streaming import StreamingConfig, StreamingTracker, WindowParts
 from s4_core.tracks import TrackSet
@@ -238,7 +238,7 @@ class StreamingPipeline:
         by_camera: dict[str, list[Frame]] = {}
         for frame in frames:
             by_camera.setdefault(frame.camera, []).append(self._with_model(frame))
-        run = map if len(by_camera) <= 1 else shared_pool().map  # one camera: no thread hop
+        run = map if len(by_camera) <= 1 else tracking_pool().map  # one camera: no thread hop
         admitted = dict(zip(by_camera, run(self._take_in, by_camera.values())))
         taken = {camera: iter(zip(by_camera[camera], admitted[camera])) for camera in by_camera}
         return [next(taken[frame.camera]) for frame in frames]

@@ -1,12 +1,17 @@
 """The threads s4 runs its concurrent work on, and the BLAS setting they need.
 
 s4 tracks the cameras and times the camera pairs of a window estimate on threads (numpy,
-OpenCV and POT release the GIL in their heavy loops). Two things make that pay off:
+OpenCV and POT release the GIL in their heavy loops). Three things make that pay off:
 
-* One persistent pool per process. glibc gives a new thread its own malloc arena, which keeps
-  its peak size; with a fresh pool per estimate the all-in-one node's memory grew by ~1.5 GB
-  over a minute, with this pool it stays flat.
-* A single-threaded BLAS once the pool exists. Under s4's threads a multi-threaded BLAS
+* Per-frame tracking has a pool of its own (:func:`tracking_pool`), apart from the estimates'
+  (:func:`shared_pool`). In one first-in-first-out pool a new frame's tracking waited behind
+  the six pair timings of the estimate just started: the live all-in-one stopped taking frames
+  for about a second every estimate. With the two pools the cores are shared between them
+  instead (4-camera bench rig, 2 cores, 60 s live: 83-84 -> 99-100 frames/s processed).
+* Persistent pools. glibc gives a new thread its own malloc arena, which keeps its peak size;
+  with a fresh pool per estimate the all-in-one node's memory grew by ~1.5 GB over a minute,
+  with persistent pools it stays flat.
+* A single-threaded BLAS once a pool exists. Under s4's threads a multi-threaded BLAS
   over-subscribes the cores (OpenBLAS's workers spin while they wait): on 2 cores a 4-camera
   window estimate took as long on two threads as on one (1.16 s), against 0.74 s with one
   BLAS thread. s4's matrices (a few hundred rows at most) gain nothing from BLAS threads.
@@ -35,6 +40,15 @@ def shared_pool() -> ThreadPoolExecutor:
 
 
 @functools.cache
+def tracking_pool() -> ThreadPoolExecutor:
+    """The process's pool for per-frame tracking, one thread per core (and, like
+    :func:`shared_pool`, one BLAS thread for the process). Its tasks must not wait on tasks of
+    their own pool."""
+    shared_pool()  # the BLAS limit
+    return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="s4-tracking")
+
+
+@functools.cache
 def driver_thread() -> ThreadPoolExecutor:
     """One thread for work that itself fans out on :func:`shared_pool` and waits for it (a
     window estimate): not being a pool task, it may wait on the pool, and it lets the caller
@@ -44,4 +58,5 @@ def driver_thread() -> ThreadPoolExecutor:
 
 # A forked child has the executors but not their threads: it makes its own.
 os.register_at_fork(after_in_child=shared_pool.cache_clear)
+os.register_at_fork(after_in_child=tracking_pool.cache_clear)
 os.register_at_fork(after_in_child=driver_thread.cache_clear)

@@ -1,9 +1,10 @@
 """A synthetic rig as camera drivers would publish it (s4_core.synth), for tests, benches and demos.
 
 Each camera publishes image + camera_info + aligned depth with identical stamps in its own
-clock, in stamp order at real-time pace; the recording loops with stamps shifted by its
-length (every camera's motion repeats at the same capture times, so the true offsets hold
-across loops). Up to four cameras, each published in its own style (:data:`CAMERA_STYLE`), so
+clock, in stamp order at real-time pace; each camera's recording loops with stamps shifted by
+the recording's length (every camera's motion repeats at the same capture times, so the true
+offsets hold across loops), and each camera loops on its own, so it keeps its steady rate
+across the seam (:func:`paced_schedule`). Up to four cameras, each published in its own style (:data:`CAMERA_STYLE`), so
 raw and JPEG images and both depth encodings are exercised.
 
 Run ``python -m s4_ros.synth_rig_publisher --synth '{"num_cameras": 4}' --run-s 60``. Options:
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
 import json
 import time
+from collections.abc import Iterator
 from typing import TextIO
 
 import rclpy
@@ -60,11 +63,12 @@ def header(stamp_ns: int, frame_id: str) -> Header:
     return h
 
 
-def prepared_messages(world: SyntheticWorld) -> list[tuple[int, str, list]]:
-    """(stamp_ns, camera, [(kind, message)]) for every frame of every camera, in stamp order."""
-    out = []
+def prepared_messages(world: SyntheticWorld) -> dict[str, list[tuple[int, list]]]:
+    """Camera -> (stamp_ns, [(kind, message)]) of each of its frames, in stamp order."""
+    out = {}
     for i, camera in enumerate(world.cameras):
         style, depth_encoding = CAMERA_STYLE[camera.name]
+        out[camera.name] = []
         for frame in world.frames(i):
             # one header object per message: they are restamped in place
             image_h, info_h, depth_h = (header(frame.stamp_ns, f"{camera.name}_optical") for _ in range(3))
@@ -74,14 +78,31 @@ def prepared_messages(world: SyntheticWorld) -> list[tuple[int, str, list]]:
                 image = compressed_image_msg(frame.rgb, "rgb8", image_h, "jpeg")
             depth = image_msg(from_depth_m(frame.depth_m, depth_encoding), depth_encoding, depth_h)
             parts = [("image", image), ("info", camera_info_msg(camera, info_h)), ("depth", depth)]
-            out.append((frame.stamp_ns, camera.name, parts))
-    return sorted(out, key=lambda item: item[0])
+            out[camera.name].append((frame.stamp_ns, parts))
+    return out
 
 
-def restamped(msg, shift_ns: int):
-    """The message with its header stamp moved by ``shift_ns`` (in place; messages are reused)."""
-    stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec + shift_ns
-    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 1_000_000_000)
+def paced_schedule(stamps_ns: dict[str, list[int]], period_ns: int) -> Iterator[tuple[int, str, int, int]]:
+    """(due_ns, camera, frame index, loop) of every frame of the looped recording, endlessly,
+    in due order; a frame of loop k is due at its stamp plus k periods.
+
+    Each camera loops on its own. Looping the cameras' merged stream instead made every camera
+    wait at the seam for the one with the latest stamps (a clock seconds ahead): on the 4-camera
+    bench rig three cameras paused for 2.4 s every 8 s and then sent their backlog at once, a
+    burst that no camera driver produces.
+    """
+    heap = [(stamps[0], camera, 0, 0) for camera, stamps in stamps_ns.items() if stamps]
+    heapq.heapify(heap)
+    while heap:
+        due_ns, camera, index, loop = heapq.heappop(heap)
+        yield due_ns, camera, index, loop
+        index, loop = (index + 1, loop) if index + 1 < len(stamps_ns[camera]) else (0, loop + 1)
+        heapq.heappush(heap, (stamps_ns[camera][index] + loop * period_ns, camera, index, loop))
+
+
+def restamped(msg, stamp_ns: int):
+    """The message with its header stamp set to ``stamp_ns`` (in place; messages are reused)."""
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(int(stamp_ns), 1_000_000_000)
     return msg
 
 
@@ -117,40 +138,35 @@ def main() -> None:
             "info": node.create_publisher(CameraInfo, t["info_topic"], qos),
             "depth": node.create_publisher(Image, t["depth_topic"], qos),
         }
-    print(f"publishing {len(messages)} frames per loop", flush=True)
+    print(f"publishing {sum(map(len, messages.values()))} frames per loop", flush=True)
     with open(args.publish_log, "w") if args.publish_log else contextlib.nullcontext() as log:
         _stream(args, messages, int(world.config.duration_s * 1e9), publishers, log)
     node.destroy_node()
     rclpy.shutdown()
 
 
-def _stream(args: argparse.Namespace, messages: list, period_ns: int, publishers: dict, log: TextIO | None) -> None:
+def _stream(args: argparse.Namespace, messages: dict[str, list[tuple[int, list]]], period_ns: int, publishers: dict,
+            log: TextIO | None) -> None:  # fmt: skip
     """Publish the looped recording at real-time pace for ``args.run_s`` seconds."""
     start = time.monotonic()
-    first_ns = messages[0][0]
+    first_ns = min(frames[0][0] for frames in messages.values() if frames)
+    stamps_ns = {camera: [stamp_ns for stamp_ns, _ in frames] for camera, frames in messages.items()}
     sent = 0
-    loop = 0
-    while time.monotonic() - start < args.run_s:
-        for stamp_ns, camera, parts in messages:
-            due = start + (stamp_ns - first_ns + loop * period_ns) / 1e9
-            time.sleep(max(0.0, due - time.monotonic()))
-            elapsed = time.monotonic() - start
-            if elapsed > args.run_s:
-                break
-            if camera == args.stop_camera and elapsed > args.stop_after_s:
-                continue
-            sent += 1
-            for kind, msg in parts:
-                if kind == "image" and args.malformed_every and camera == "cam0" and sent % args.malformed_every == 0:
-                    msg = malformed(msg)
-                publishers[camera][kind].publish(msg)
-            if log is not None:
-                log.write(f"{camera} {stamp_ns + loop * period_ns} {time.monotonic_ns()}\n")
-                log.flush()
-        loop += 1
-        for _, _, parts in messages:
-            for _, msg in parts:
-                restamped(msg, period_ns)
+    for due_ns, camera, index, loop in paced_schedule(stamps_ns, period_ns):
+        time.sleep(max(0.0, start + (due_ns - first_ns) / 1e9 - time.monotonic()))
+        elapsed = time.monotonic() - start
+        if elapsed > args.run_s:
+            break
+        if camera == args.stop_camera and elapsed > args.stop_after_s:
+            continue
+        sent += 1
+        for kind, msg in messages[camera][index][1]:
+            if kind == "image" and args.malformed_every and camera == "cam0" and sent % args.malformed_every == 0:
+                msg = malformed(msg)
+            publishers[camera][kind].publish(restamped(msg, due_ns))
+        if log is not None:
+            log.write(f"{camera} {due_ns} {time.monotonic_ns()}\n")
+            log.flush()
 
 
 def _image_type(camera: str) -> type:

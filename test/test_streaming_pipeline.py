@@ -5,6 +5,8 @@ the live node."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import threading
 import time
 from dataclasses import replace
 
@@ -18,6 +20,7 @@ from s4_core.splat.model import SplatModelConfig
 from s4_core.splat.render import render
 from s4_core.synth import SyntheticWorld
 from s4_core.synth.config import SynthConfig
+from s4_core.threads import shared_pool
 from s4_core.tracking.queries import QueryConfig
 from s4_core.tracking.streaming import StreamingConfig
 
@@ -94,8 +97,12 @@ def test_frames_pushed_in_batches_give_the_updates_of_frames_pushed_one_by_one()
             np.testing.assert_array_equal(a.tracks[camera].uv, b.tracks[camera].uv)
             np.testing.assert_array_equal(a.tracks[camera].track_ids, b.tracks[camera].track_ids)
         assert (a.splats is None) == (b.splats is None)
-        if a.splats is not None:  # torch's threaded sums over thousands of Gaussians differ by ~1e-7 m between any two runs
-            np.testing.assert_allclose(a.splats.means, b.splats.means, rtol=0, atol=1e-5)
+        if a.splats is not None:
+            # Frames that come while an estimate runs are trained once it is collected, at the
+            # first push after it ended: that push depends on the estimate's speed, not on the
+            # batching, so the model can take its steps in another order (measured over seven
+            # batched runs: the means agree with the one-by-one run's to 5e-7 m, 4e-5 m or 3e-4 m).
+            np.testing.assert_allclose(a.splats.means, b.splats.means, rtol=0, atol=1e-3)
     assert single_updates[-1].splats is not None
 
 
@@ -115,6 +122,30 @@ def test_an_estimate_still_running_after_the_last_frame_is_collected_by_an_empty
         time.sleep(0.01)
     assert [u.stamp_ns for u in updates] == [reference[k].stamp_ns for k in (0, 15, 30)]
     assert pipeline.finish() == [], "the last estimate covered the newest reference frame already"
+
+
+def test_cameras_track_while_every_thread_of_the_estimates_pool_is_busy():
+    """A live node's frames must not queue behind a running estimate's pair timings: with
+    every thread of the estimates' pool held, two cameras' frames are still tracked (the
+    estimate they start waits for the pool instead)."""
+    world = SyntheticWorld(SynthConfig(num_cameras=2, duration_s=0.5, size_wh=(160, 120), offsets_s=(0.0, 0.0), drift_ppm=(0.0, 0.0)))
+    config = PipelineConfig(tracking=StreamingConfig(window_frames=None, window_s=2.0), reestimate_period_s=600.0)
+    pipeline = StreamingPipeline(config, {c.name: c for c in world.cameras}, "cam0")
+    frames = sorted((f for i in range(len(world.cameras)) for f in world.frames(i)), key=lambda f: f.stamp_ns)
+    release = threading.Event()
+    held = [shared_pool().submit(release.wait, 60.0) for _ in range(os.cpu_count() or 1)]  # one per pool thread
+    try:
+        tracking = threading.Thread(target=pipeline.add_frames, args=(frames,), daemon=True)
+        tracking.start()
+        tracking.join(30.0)
+        assert not tracking.is_alive(), "tracking waited for the estimates' pool"
+    finally:
+        release.set()
+        for future in held:
+            future.result()
+    last_window = pipeline.finish()[-1].tracks
+    for camera in ("cam0", "cam1"):
+        assert last_window[camera].stamps_ns[-1] == max(f.stamp_ns for f in frames if f.camera == camera)
 
 
 def test_depth_cameras_seed_the_splat_model_with_the_surfaces_they_see():

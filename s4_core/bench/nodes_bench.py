@@ -54,7 +54,8 @@ def _all_in_one_rows(seed: int, run_s: float) -> list[BenchRow]:
     slope = result.rss_slope_mb_per_min(min(SETTLED_S, run_s / 2))
     return [
         BenchRow("nodes frames offered", offered_fps, "frames/s", scene),
-        BenchRow("nodes frames processed by the pipeline", processed_fps, "frames/s", scene, *at_least(processed_fps, 120.0)),
+        BenchRow("nodes frames processed by the pipeline", processed_fps, "frames/s", scene),
+        _real_time_row("nodes frames processed, share of those offered", processed_fps, offered_fps, scene),
         BenchRow("nodes frames dropped by the queue", _dropped_percent(result.queue), "%", scene),
         BenchRow("nodes peak pending frames (cap)", float(peak), f"frames (cap {capacity})", scene, *at_most(peak, capacity)),
         BenchRow("nodes latency, last reference frame -> ClockOffsetArray (median)", latency, "s", scene),
@@ -73,12 +74,22 @@ def _distributed_rows(seed: int, run_s: float) -> list[BenchRow]:
     result = _run(seed, run_s, distributed=True)
     scene = f"4 tracker processes + sync + splat, synth 4 cams RGB-D 320x240 4x30 fps, {run_s:g} s live, seed {seed}, config/s4.yaml"
     tracked_fps = result.queue.get("queue_taken", 0) / run_s
+    offered_fps = result.sent_frames / run_s
     return [
-        BenchRow("nodes distributed: frames tracked", tracked_fps, "frames/s", scene, *at_least(tracked_fps, 120.0)),
+        BenchRow("nodes distributed: frames tracked", tracked_fps, "frames/s", scene),
+        _real_time_row("nodes distributed: frames tracked, share of those offered", tracked_fps, offered_fps, scene),
         BenchRow("nodes distributed: frames dropped by the tracker queues", _dropped_percent(result.queue), "%", scene),
         *_offset_rows("nodes distributed:", result, scene),
         BenchRow(f"nodes distributed: RSS of all nodes at {run_s:g} s", result.rss_at(run_s), "MB", scene),
     ]  # fmt: skip
+
+
+def _real_time_row(name: str, done_fps: float, offered_fps: float, scene: str) -> BenchRow:
+    """Real time is keeping up with the frames the cameras send: the target is 95 % of them,
+    which leaves room for the first second (the node takes frames only once every camera's
+    calibration came) and the last diagnostics period (up to a second old when the run ends)."""
+    share = 100.0 * done_fps / max(offered_fps, 1e-9)
+    return BenchRow(name, share, "%", scene, *at_least(share, 95.0))
 
 
 def _dropped_percent(queue: dict[str, int]) -> float:
