@@ -4,8 +4,8 @@ Each camera publishes image + camera_info + aligned depth with identical stamps 
 clock, in stamp order at real-time pace; each camera's recording loops with stamps shifted by
 the recording's length (every camera's motion repeats at the same capture times, so the true
 offsets hold across loops), and each camera loops on its own, so it keeps its steady rate
-across the seam (:func:`paced_schedule`). Up to four cameras, each published in its own style (:data:`CAMERA_STYLE`), so
-raw and JPEG images and both depth encodings are exercised.
+across the seam (:func:`paced_schedule`). Up to four cameras, each published in its own style
+(:data:`CAMERA_STYLE`), so raw and JPEG images and both depth encodings are exercised.
 
 Run ``python -m s4_ros.synth_rig_publisher --synth '{"num_cameras": 4}' --run-s 60``. Options:
 
@@ -152,7 +152,7 @@ def _stream(args: argparse.Namespace, messages: dict[str, list[tuple[int, list]]
     first_ns = min(frames[0][0] for frames in messages.values() if frames)
     stamps_ns = {camera: [stamp_ns for stamp_ns, _ in frames] for camera, frames in messages.items()}
     sent = 0
-    for due_ns, camera, index, loop in paced_schedule(stamps_ns, period_ns):
+    for due_ns, camera, index, _loop in paced_schedule(stamps_ns, period_ns):
         time.sleep(max(0.0, start + (due_ns - first_ns) / 1e9 - time.monotonic()))
         elapsed = time.monotonic() - start
         if elapsed > args.run_s:
