@@ -100,7 +100,7 @@ def test_frames_pushed_in_batches_give_the_updates_of_frames_pushed_one_by_one()
         if a.splats is not None:
             # Frames that come while an estimate runs are trained once it is collected, at the
             # first push after it ended: that push depends on the estimate's speed, not on the
-            # batching, so the model can take its steps in another order (measured over seven
+            # batching, so the model can take its steps in another order (measured over eight
             # batched runs: the means agree with the one-by-one run's to 5e-7 m, 4e-5 m or 3e-4 m).
             np.testing.assert_allclose(a.splats.means, b.splats.means, rtol=0, atol=1e-3)
     assert single_updates[-1].splats is not None
