@@ -13,9 +13,10 @@ run one code path. Topics (relative to the node's namespace, ``/s4`` by default;
 Callbacks queue the received frames; the node's work thread (:mod:`s4_ros.work_thread`)
 decodes all that wait and pushes them into the pipeline together, in arrival order, so that
 the cameras' trackers run concurrently (:meth:`StreamingPipeline.add_frames`; pushed one at a
-time, the cameras were tracked one after another on this thread). When the pipeline cannot keep up,
-each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`), so every
-camera is thinned evenly and a frame waits at most about ``max_pending_frames`` / arrival rate.
+time, the cameras were tracked one after another on this thread). When the pipeline cannot
+keep up, each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`),
+so every camera is thinned evenly and a frame waits at most about ``max_pending_frames`` /
+arrival rate.
 The queue's counters (frames processed, dropped, pending, peak) are in each camera's diagnostic.
 Tracking and offsets come first: a frame trains the splat model only when no other frame waits
 and the work thread has banked the idle time for it (:mod:`s4_ros.idle_budget`), so the model
