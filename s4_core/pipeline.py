@@ -178,7 +178,9 @@ class StreamingPipeline:
         """
         return self.add_frames([frame], train_splats)
 
-    def add_frames(self, frames: Sequence[Frame], train_splats: bool = True) -> list[PipelineUpdate]:
+    def add_frames(
+        self, frames: Sequence[Frame], train_splats: bool = True, wait_for_estimates: bool = True
+    ) -> list[PipelineUpdate]:
         """Push several frames of any cameras, in order; the same as :meth:`add_frame` on each
         in turn, but faster: between two estimates the cameras' trackers run concurrently.
 
@@ -192,6 +194,12 @@ class StreamingPipeline:
         last). The frames pushed meanwhile train the splat model only once it is done, so every
         update is the one the estimate run in line would have given, however frames are pushed.
 
+        ``wait_for_estimates=False`` is for a live caller, whose frames keep coming (and fill
+        its queue) while a push waits: an estimate that falls due while the previous one still
+        runs is not waited for but starts at the first reference frame after that one ended.
+        The schedule then slips on a machine too slow for the period, and which frames an
+        estimate covers depends on its speed.
+
         Raises:
             ValueError: a frame's camera is not part of the rig (then no frame is pushed).
         """
@@ -202,15 +210,15 @@ class StreamingPipeline:
         segment: list[Frame] = []
         for frame in frames:
             segment.append(frame)
-            if frame.camera == self.reference_camera and self._estimate_due(frame.stamp_ns):
-                self._add_segment(segment, train_splats, updates)
+            if frame.camera == self.reference_camera and self._estimate_starts(frame.stamp_ns, wait_for_estimates):
+                self._add_segment(segment, train_splats, wait_for_estimates, updates)
                 segment = []
-        self._add_segment(segment, train_splats, updates)
+        self._add_segment(segment, train_splats, wait_for_estimates, updates)
         return updates
 
-    def _add_segment(self, frames: list[Frame], train_splats: bool, updates: list[PipelineUpdate]) -> None:
-        """Push frames of which only the last may make an estimate due, appending to ``updates``
-        the running estimate's if it is done (or must be, for the next to start)."""
+    def _add_segment(self, frames: list[Frame], train_splats: bool, wait: bool, updates: list[PipelineUpdate]) -> None:
+        """Push frames of which only the last may start an estimate, appending to ``updates``
+        the running estimate's if it is done (or, with ``wait``, must be for the next to start)."""
         tracked = self._track(frames)
         for frame, taken in tracked:
             if not taken:
@@ -224,7 +232,7 @@ class StreamingPipeline:
             else:
                 self._spare_frames[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
         last, last_taken = tracked[-1] if tracked else (None, False)
-        due = last_taken and last.camera == self.reference_camera and self._estimate_due(last.stamp_ns)
+        due = last_taken and last.camera == self.reference_camera and self._estimate_starts(last.stamp_ns, wait)
         if self._running is not None and (due or self._running.result.done()):
             updates.append(self._finish_estimate())
         if self._running is None:
@@ -300,6 +308,11 @@ class StreamingPipeline:
         if self._last_estimate_ns is None:
             return True
         return (stamp_ns - self._last_estimate_ns) >= self.config.reestimate_period_s * NS_PER_S
+
+    def _estimate_starts(self, stamp_ns: int, wait: bool) -> bool:
+        """Whether the reference frame stamped ``stamp_ns`` starts an estimate: one is due, and
+        the running one (if any) is done or, with ``wait``, will be waited for."""
+        return self._estimate_due(stamp_ns) and (wait or self._running is None or self._running.result.done())
 
     def _start_estimate(self, stamp_ns: int) -> _RunningEstimate:
         """Snapshot the windows and histories; join the windows and estimate from them on the

@@ -21,8 +21,10 @@ The queue's counters (frames processed, dropped, pending, peak) are in each came
 Tracking and offsets come first: a frame trains the splat model only when no other frame waits
 and the work thread has banked the idle time for it (:mod:`s4_ros.idle_budget`), so the model
 gets half of the CPU the rest leaves (offline, ``s4 sync-bag`` trains on every turn).
-Offsets are published as soon as an estimate finishes (and every ``publish_period_s``). The
-pipeline starts once every camera's camera_info has arrived, so the sync has calibrations.
+Offsets are published as soon as an estimate finishes (and every ``publish_period_s``); the
+work thread never waits for an estimate: one that falls due while the previous one still runs
+starts after it (``wait_for_estimates=False``). The pipeline starts once every camera's
+camera_info has arrived, so the sync has calibrations.
 """
 
 from __future__ import annotations
@@ -184,7 +186,7 @@ class AllInOneNode(RigNode):
     def _push(self, pipeline: StreamingPipeline, frames: list[Frame]) -> None:
         """Push ``frames`` and publish the updates that came back."""
         try:
-            updates = pipeline.add_frames(frames, train_splats=False)
+            updates = pipeline.add_frames(frames, train_splats=False, wait_for_estimates=False)
         except Exception as error:  # noqa: BLE001 (the live node outlives one failed step; see SurvivedErrors)
             self._errors.record(error)
             return

@@ -20,7 +20,7 @@ from s4_core.splat.model import SplatModelConfig
 from s4_core.splat.render import render
 from s4_core.synth import SyntheticWorld
 from s4_core.synth.config import SynthConfig
-from s4_core.threads import shared_pool
+from s4_core.threads import driver_thread, shared_pool
 from s4_core.tracking.queries import QueryConfig
 from s4_core.tracking.streaming import StreamingConfig
 
@@ -122,6 +122,38 @@ def test_an_estimate_still_running_after_the_last_frame_is_collected_by_an_empty
         time.sleep(0.01)
     assert [u.stamp_ns for u in updates] == [reference[k].stamp_ns for k in (0, 15, 30)]
     assert pipeline.finish() == [], "the last estimate covered the newest reference frame already"
+
+
+def test_a_live_push_does_not_wait_for_the_running_estimate():
+    """Live, frames keep coming while a push waits: with ``wait_for_estimates=False`` an estimate
+    that falls due while the previous one cannot finish is not waited for; the next starts at
+    the first reference frame after that one ended."""
+    world = SyntheticWorld(SynthConfig(num_cameras=2, duration_s=1.5, size_wh=(160, 120), offsets_s=(0.0, 0.0), drift_ppm=(0.0, 0.0)))
+    config = PipelineConfig(tracking=StreamingConfig(window_frames=None, window_s=2.0), reestimate_period_s=0.5)
+    pipeline = StreamingPipeline(config, {c.name: c for c in world.cameras}, "cam0")
+    frames = sorted((f for i in range(len(world.cameras)) for f in world.frames(i)), key=lambda f: f.stamp_ns)
+    reference = [f for f in frames if f.camera == "cam0"]
+    release = threading.Event()
+    held = driver_thread().submit(release.wait, 60.0)  # the first estimate queues behind this
+    try:
+        pushing = threading.Thread(target=lambda: pipeline.add_frames(frames[: frames.index(reference[35]) + 1],
+                                                                      train_splats=False, wait_for_estimates=False),
+                                   daemon=True)  # fmt: skip
+        pushing.start()
+        pushing.join(30.0)
+        assert not pushing.is_alive(), "the push waited for the estimate two periods ago"
+    finally:
+        release.set()
+        held.result()
+    updates = []
+    deadline = time.monotonic() + 120.0
+    while not updates and time.monotonic() < deadline:
+        updates += pipeline.add_frames([], wait_for_estimates=False)
+        time.sleep(0.01)
+    assert [u.stamp_ns for u in updates] == [reference[0].stamp_ns], "the due estimates were not queued up"
+    updates += pipeline.add_frames(frames[frames.index(reference[35]) + 1 : frames.index(reference[36]) + 1], wait_for_estimates=False)
+    updates += pipeline.finish()  # the estimate the frame after its end started, and no other
+    assert [u.stamp_ns for u in updates] == [reference[0].stamp_ns, reference[36].stamp_ns]
 
 
 def test_cameras_track_while_every_thread_of_the_estimates_pool_is_busy():

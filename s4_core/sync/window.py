@@ -46,7 +46,7 @@ class WindowSyncConfig:
             an image history.
         parallel: time the pairs concurrently on s4's shared thread pool (the pairs are
             independent, and the results do not depend on it); False times them one by one
-            in the calling thread.
+            in the calling thread, which leaves the other cores to a live node's tracking.
     """
 
     match: FgwMatchConfig = field(default_factory=FgwMatchConfig)
