@@ -232,12 +232,12 @@ class StreamingPipeline:
             else:
                 self._spare_frames[frame.camera] = frame  # the newest only: a frame replaced keeps its camera's turn
         last, last_taken = tracked[-1] if tracked else (None, False)
-        due = last_taken and last.camera == self.reference_camera and self._estimate_starts(last.stamp_ns, wait)
-        if self._running is not None and (due or self._running.result.done()):
+        starts = last_taken and last.camera == self.reference_camera and self._estimate_starts(last.stamp_ns, wait)
+        if self._running is not None and (starts or self._running.result.done()):
             updates.append(self._finish_estimate())
         if self._running is None:
             self._train_held_frames()
-        if due:
+        if starts:
             self._running = self._start_estimate(last.stamp_ns)
 
     def _track(self, frames: list[Frame]) -> list[tuple[Frame, bool]]:

@@ -6,8 +6,9 @@ OpenCV and POT release the GIL in their heavy loops). Three things make that pay
 * Per-frame tracking has a pool of its own (:func:`tracking_pool`), apart from the estimates'
   (:func:`shared_pool`). In one first-in-first-out pool a new frame's tracking waited behind
   the pair timings of the estimate just started (six for four cameras): the live all-in-one
-  stopped taking frames for about a second every estimate. With the two pools the cores are shared between them
-  instead (4-camera bench rig, 2 cores, 60 s live: 83-84 -> 99-100 frames/s processed).
+  stopped taking frames for about a second every estimate. With the two pools the cores are
+  shared between them instead (4-camera bench rig, 2 cores, 60 s live: 83-84 -> 99-100
+  frames/s processed).
 * Persistent pools. glibc gives a new thread its own malloc arena, which keeps its peak size;
   with a fresh pool per estimate the all-in-one node's memory grew by ~1.5 GB over a minute,
   with persistent pools it stays flat.

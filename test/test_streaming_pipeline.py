@@ -151,7 +151,8 @@ def test_a_live_push_does_not_wait_for_the_running_estimate():
         updates += pipeline.add_frames([], wait_for_estimates=False)
         time.sleep(0.01)
     assert [u.stamp_ns for u in updates] == [reference[0].stamp_ns], "estimates that fell due meanwhile piled up"
-    updates += pipeline.add_frames(frames[frames.index(reference[35]) + 1 : frames.index(reference[36]) + 1], wait_for_estimates=False)
+    next_frames = frames[frames.index(reference[35]) + 1 : frames.index(reference[36]) + 1]
+    updates += pipeline.add_frames(next_frames, wait_for_estimates=False)
     updates += pipeline.finish()  # the estimate the frame after its end started, and no other
     assert [u.stamp_ns for u in updates] == [reference[0].stamp_ns, reference[36].stamp_ns]
 
