@@ -104,12 +104,64 @@ def test_target_frames_are_built_once_per_window_and_follow_new_frames():
     history = DepthHistory(_camera(), DepthHistoryConfig(min_background_frames=5))
     for k in range(6):
         history.push(1_000_000_000 + k * 33_000_000, np.full((30, 40), 3.0 - 0.1 * k, np.float32))
-    cache = DepthTimingCache()
-    first = cache.target_frames(history, max_frames=80)
-    assert cache.target_frames(history, max_frames=80) is first
+    with DepthTimingCache() as cache:
+        first = cache.target_frames(history, max_frames=80)
+        assert cache.target_frames(history, max_frames=80) is first
     history.push(1_200_000_000, np.full((30, 40), 1.0, np.float32))
-    again = cache.target_frames(history, max_frames=80)
-    assert again is not first and len(again.stamps_s) == 7 and np.all(again.surface_m[-1, ..., 1] == 1.0)  # the nearest depth
+    with DepthTimingCache() as cache:
+        again = cache.target_frames(history, max_frames=80)
+    assert again is not first and len(again.stamps_s) == 7
+    assert np.all(again.surface_m[again.slots[-1], ..., 1] == 1.0)  # the nearest depth
+
+
+def test_successive_estimates_prepare_only_the_frames_they_have_not_seen():
+    """Target frames lie on a grid of serial numbers that stays put as the window slides, so an
+    estimate reuses the prepared frames the last one left and prepares just the new ones."""
+    from s4_core.sync import near_surfaces
+    from s4_core.sync.depth_consistency import DepthTimingCache
+
+    history = DepthHistory(_camera(), DepthHistoryConfig(window_s=1.0, min_background_frames=5))
+    prepared = []
+    original = near_surfaces.near_surface
+
+    def counting(depth_m, out):
+        prepared.append(float(depth_m[0, 0]))
+        original(depth_m, out)
+
+    def estimate(frames):
+        for k in frames:
+            history.push(1_000_000_000 + k * 100_000_000, np.full((30, 40), 1.0 + k, np.float32))
+        prepared.clear()
+        with DepthTimingCache() as cache:
+            target = cache.target_frames(history, max_frames=4)
+        return target, sorted(prepared)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(near_surfaces, "near_surface", counting)
+        # 10 frames, at most 4 chosen: a grid of stride 1.1 * 10 / 4 = 2.75 chooses serials 0, 3, 6, 9
+        target, first = estimate(range(10))
+        assert first == [1.0, 4.0, 7.0, 10.0]
+        target, second = estimate(range(10, 15))  # serials 4-14 are in the window: 6, 9, 11, 14
+        assert second == [12.0, 15.0]
+    np.testing.assert_allclose(target.stamps_s, [1.6, 1.9, 2.1, 2.4])
+    np.testing.assert_array_equal(target.surface_m[target.slots, 0, 0, 0], [7.0, 10.0, 12.0, 15.0])
+
+
+def test_an_overlapping_estimate_prepares_its_own_frames_and_leaves_the_leased_ones_alone():
+    from s4_core.sync.depth_consistency import DepthTimingCache
+
+    history = DepthHistory(_camera(), DepthHistoryConfig(window_s=1.0, min_background_frames=5))
+    for k in range(4):
+        history.push(1_000_000_000 + k * 100_000_000, np.full((30, 40), 1.0 + k, np.float32))
+    with DepthTimingCache() as running:
+        leased = running.target_frames(history, max_frames=4)
+        history.push(1_400_000_000, np.full((30, 40), 9.0, np.float32))
+        with DepthTimingCache() as overlapping:
+            own = overlapping.target_frames(history, max_frames=4)
+        assert own.surface_m is not leased.surface_m and own.surface_m is not history.surfaces._table
+        np.testing.assert_array_equal(leased.surface_m[leased.slots, 0, 0, 0], [1.0, 2.0, 3.0, 4.0])
+    with DepthTimingCache() as next_one:  # the lease was given back
+        assert next_one.target_frames(history, max_frames=4).surface_m is history.surfaces._table
 
 
 def test_a_snapshot_keeps_its_frames_and_background_while_the_history_slides_on():

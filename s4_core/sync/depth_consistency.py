@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import cv2
 import numpy as np
 
 from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.sync.depth_history import DepthHistory
+from s4_core.sync.near_surfaces import NearSurfaceTable
 from s4_core.sync.offset_search import (
     PeakCriteria, Subsample, combine_directions, finer_period_s, offset_grid_s, search_offset,
 )
@@ -131,17 +131,13 @@ class _MovingSegments:
 
 @dataclass(frozen=True)
 class _TargetFrames:
-    """A's frames the B points are checked against.
-
-    A projected point's pixel is uncertain by about one pixel (rounding, calibration, track
-    error), which at a silhouette decides between object and background. So a point only
-    violates free space when it lies in front of the *nearest* surface around its pixel; its
-    support is its agreement with the depth at its pixel. Both depths of a pixel sit side by
-    side, so that one gather fetches them.
-    """
+    """A's frames the B points are checked against, prepared (see
+    :func:`~s4_core.sync.near_surfaces.near_surface`): frame i is slot ``slots[i]`` of
+    ``surface_m``."""
 
     stamps_s: np.ndarray  # [I]
-    surface_m: np.ndarray  # [I, h, w, 2]: depth, and smallest valid depth of the neighbourhood (inf if none)
+    surface_m: np.ndarray  # [capacity, h, w, 2]: depth, and smallest valid depth of the neighbourhood (inf if none)
+    slots: np.ndarray  # [I]
     history: DepthHistory
 
 
@@ -172,7 +168,9 @@ def offset_by_depth_consistency(
 
     if tracks_b.xyz is None or history_a.background() is None or history_b.background() is None:
         return fail("no depth history yet")
-    cache = cache or DepthTimingCache()
+    if cache is None:
+        with DepthTimingCache() as own:
+            return offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s, own)
     target = cache.target_frames(history_a, config.max_frames)
     moving = cache.moving_segments(tracks_b, history_b, config).in_camera(target.history.model)
     if moving.num_segments == 0:
@@ -212,27 +210,49 @@ class DepthTimingCache:
     target of each of its pairs) and its moving segments (it is the moving side of each), each
     built once.
 
-    Scoped to one estimate (create one per estimate): the frames of a 320x240 camera take
-    ~50 MB, which should not stay alive between estimates. Safe to share between the threads
-    that time the pairs of an estimate. An entry keeps the objects of its key alive, so an
-    ``id`` in a key cannot be reused by another object.
+    Scoped to one estimate: use it as a context manager, which gives the cameras' prepared
+    frames (:class:`~s4_core.sync.near_surfaces.NearSurfaceTable`) back at its end. Safe to
+    share between the threads that time the pairs of an estimate. An entry keeps the objects
+    of its key alive, so an ``id`` in a key cannot be reused by another object.
     """
 
     def __init__(self) -> None:
         self._built: dict[tuple, _Slot] = {}
         self._lock = threading.Lock()
+        self._leased: list[NearSurfaceTable] = []
+
+    def __enter__(self) -> DepthTimingCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            leased, self._leased = self._leased, []
+        for table in leased:
+            table.release()
 
     def target_frames(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
-        """A's frames the partners' points are checked against (``max_frames`` spread over the
-        window)."""
+        """A's frames the partners' points are checked against (at most ``max_frames``, spread
+        over the window)."""
         window = (history.num_frames, float(history.stamps_s[-1]) if history.num_frames else 0.0)
         key = ("target", id(history), max_frames, window)
-        return self._once(key, (history,), lambda: _build_target_frames(history, max_frames))
+        return self._once(key, (history,), lambda: self._prepare(history, max_frames))
 
     def moving_segments(self, tracks: TrackSet, history: DepthHistory, config: DepthConsistencyConfig) -> _MovingSegments:
         """``tracks``' moving segments in the world frame."""
         key = ("moving", id(tracks), id(history), config.max_speed_mps, config.max_tracks, config.num_groups)
         return self._once(key, (tracks, history), lambda: _moving_segments(tracks, history, config))
+
+    def _prepare(self, history: DepthHistory, max_frames: int) -> _TargetFrames:
+        """The target frames, in the camera's own table when this estimate can lease it."""
+        table = history.surfaces
+        if table.lease():
+            with self._lock:
+                self._leased.append(table)
+        else:
+            table = NearSurfaceTable()
+        shape_hw = (history.model.height, history.model.width)
+        index, surface, slots = table.prepare(history.first_serial, history.num_frames, history.depth, shape_hw, max_frames)
+        return _TargetFrames(history.stamps_s[index], surface, slots, history)
 
     def _once(self, key: tuple, owners: tuple, build: Callable[[], Any]) -> Any:
         """``build()``'s result for ``key``, built by the first thread that asks; other keys
@@ -253,24 +273,6 @@ class _Slot:
         self.lock = threading.Lock()
         self.value: Any = None
         self.owners = owners
-
-
-def _build_target_frames(history: DepthHistory, max_frames: int) -> _TargetFrames:
-    index = np.unique(np.linspace(0, history.num_frames - 1, min(max_frames, history.num_frames)).round().astype(int))
-    h, w = history.model.height, history.model.width
-    surface = np.empty((len(index), h, w, 2), np.float32)
-    nearest = np.empty((h, w), np.float32)
-    for i, out in zip(index, surface):
-        depth = history.depth(i)
-        # 3x3 minimum (erosion) of the valid depths; invalid pixels and outside the image count
-        # as nothing seen (inf).
-        valid = np.where(np.isnan(depth), np.float32(np.inf), depth)  # float32, as the history keeps depth
-        cv2.erode(valid, _NEIGHBOURHOOD, dst=nearest, borderType=cv2.BORDER_CONSTANT, borderValue=np.inf)
-        out[..., 0], out[..., 1] = depth, nearest
-    return _TargetFrames(history.stamps_s[index], surface, history)
-
-
-_NEIGHBOURHOOD = np.ones((3, 3), np.uint8)
 
 
 def _scores(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.ndarray, config: DepthConsistencyConfig,
@@ -329,7 +331,8 @@ def _score_chunk(moving: _MovingSegments, target: _TargetFrames, offsets_s: np.n
         u, v = np.rint(fx * xn + skew * yn + cx), np.rint(fy * yn + cy)
         in_image = (z > 1e-9) & (u >= 0) & (u < model.width) & (v >= 0) & (v < model.height)
     front = np.flatnonzero(in_image)
-    pixel = (image[pair[front]] * model.height + v[front].astype(np.int64)) * model.width + u[front].astype(np.int64)
+    slot = target.slots[image]  # of each (offset, A frame) pair
+    pixel = (slot[pair[front]] * model.height + v[front].astype(np.int64)) * model.width + u[front].astype(np.int64)
     surface = np.take(target.surface_m.reshape(-1, 2), pixel, axis=0)  # [P', 2]: depth and nearest depth
     seen = np.isfinite(surface[:, 1])  # else A saw nothing around the pixel: no evidence
     zi = z[front]
@@ -353,7 +356,9 @@ def offset_by_mutual_depth_consistency(
     cache: DepthTimingCache | None = None,
 ) -> PairOffset:
     """B-into-A and A-into-B estimates combined (see :func:`combine_directions`)."""
-    cache = cache or DepthTimingCache()
+    if cache is None:
+        with DepthTimingCache() as own:
+            return offset_by_mutual_depth_consistency(tracks_a, history_a, tracks_b, history_b, config, hint_s, own)
     forward = offset_by_depth_consistency(tracks_b, history_b, history_a, config, hint_s, cache)
     back_hint_s = None if hint_s is None else -hint_s
     backward = offset_by_depth_consistency(tracks_a, history_a, history_b, config, back_hint_s, cache)

@@ -18,6 +18,7 @@ from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.clock import NS_PER_S
 from s4_core.robust_stats import nanmedian_over_first_axis
+from s4_core.sync.near_surfaces import NearSurfaceTable
 from s4_core.sync.stamped_window import StampedWindow, subsampled_camera
 
 
@@ -70,6 +71,8 @@ class DepthHistory:
         self.model = subsampled_camera(model, self.stride_px)
         self._depths = StampedWindow(config.window_s)
         self._background: np.ndarray | None = None
+        #: The frames depth-consistency checks read, prepared; shared with the snapshots.
+        self.surfaces = NearSurfaceTable()
 
     @property
     def num_frames(self) -> int:
@@ -97,6 +100,11 @@ class DepthHistory:
         twin = copy.copy(self)
         twin._depths = self._depths.copy()
         return twin
+
+    @property
+    def first_serial(self) -> int:
+        """Serial number of frame 0: frame ``i`` is the ``first_serial + i``-th kept so far."""
+        return self._depths.first_serial
 
     def depth(self, index: int) -> np.ndarray:
         """Subsampled depth [h, w] of frame ``index`` (NaN where invalid)."""

@@ -24,10 +24,16 @@ def subsampled_camera(model: PinholeCamera, stride_px: int) -> PinholeCamera:
 
 
 class StampedWindow:
-    """Images of one camera with strictly increasing stamps, the last ``window_s`` seconds."""
+    """Images of one camera with strictly increasing stamps, the last ``window_s`` seconds.
+
+    Attributes:
+        first_serial: how many images have left the window: image ``i`` is the
+            ``first_serial + i``-th one kept (0-based), a name that survives the window's slide.
+    """
 
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
+        self.first_serial = 0
         self._stamps_ns: deque[int] = deque()
         self._images: deque[np.ndarray] = deque()
 
@@ -46,6 +52,7 @@ class StampedWindow:
         """An independent window over the same images (images are never modified in place)."""
         twin = StampedWindow(self.window_s)
         twin._stamps_ns, twin._images = self._stamps_ns.copy(), self._images.copy()
+        twin.first_serial = self.first_serial
         return twin
 
     def push(self, stamp_ns: int, image: np.ndarray) -> bool:
@@ -58,5 +65,6 @@ class StampedWindow:
         while self._stamps_ns and self._stamps_ns[0] < horizon_ns:
             self._stamps_ns.popleft()
             self._images.popleft()
+            self.first_serial += 1
         return True
 

@@ -98,14 +98,14 @@ def estimate_window_offsets(
     names = sorted(windows)
     if reference not in windows:
         return WindowOffsets({}, {c: f"reference camera {reference} has no window" for c in names}, [])
-    cache = DepthTimingCache()
+    with DepthTimingCache() as cache:
 
-    def time_pair(pair: tuple[str, str]) -> tuple[PairOffset, Correspondences]:
-        a, b = pair
-        return _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, cache)
+        def time_pair(pair: tuple[str, str]) -> tuple[PairOffset, Correspondences]:
+            a, b = pair
+            return _pair_offset(windows[a], windows[b], config, calibrations, offset_hints_s, depth_histories, image_histories, cache)
 
-    run = shared_pool().map if config.parallel else map
-    timed = list(run(time_pair, itertools.combinations(names, 2)))
+        run = shared_pool().map if config.parallel else map
+        timed = list(run(time_pair, itertools.combinations(names, 2)))
     pairs = [pair for pair, _ in timed]
     for p in pairs:
         log.debug("pair %s-%s: %s", p.cam_a, p.cam_b, f"{p.offset_s:.6f} s" if p.ok else p.reason)
