@@ -138,13 +138,13 @@ def test_successive_estimates_prepare_only_the_frames_they_have_not_seen():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(near_surfaces, "near_surface", counting)
-        # 10 frames, at most 4 chosen: a grid of stride 1.1 * 10 / 4 = 2.75 chooses serials 0, 3, 6, 9
+        # 10 frames, 4 asked for: a grid of stride 10 / 4 = 2.5 chooses serials 0, 3, 5, 8
         target, first = estimate(range(10))
-        assert first == [1.0, 4.0, 7.0, 10.0]
-        target, second = estimate(range(10, 15))  # serials 4-14 are in the window: 6, 9, 11, 14
-        assert second == [12.0, 15.0]
-    np.testing.assert_allclose(target.stamps_s, [1.6, 1.9, 2.1, 2.4])
-    np.testing.assert_array_equal(target.surface_m[target.slots, 0, 0, 0], [7.0, 10.0, 12.0, 15.0])
+        assert first == [1.0, 4.0, 6.0, 9.0]
+        target, second = estimate(range(10, 15))  # serials 4-14 are in the window: 5, 8, 10, 13
+        assert second == [11.0, 14.0]
+    np.testing.assert_allclose(target.stamps_s, [1.5, 1.8, 2.0, 2.3])
+    np.testing.assert_array_equal(target.surface_m[target.slots, 0, 0, 0], [6.0, 9.0, 11.0, 14.0])
 
 
 def test_an_overlapping_estimate_prepares_its_own_frames_and_leaves_the_leased_ones_alone():

@@ -46,7 +46,8 @@ class DepthConsistencyConfig:
         sigma_m: depth residual scale (sensor noise plus track error), metres.
         max_speed_mps: faster steps between two frames are track jumps, not motion.
         max_tracks: B's tracks used (the ones moving in most frames).
-        max_frames: A's frames used, evenly spread over the window.
+        max_frames: A's frames used, evenly spread over the window (on a grid that stays put
+            as the window slides, so about this many: up to a tenth more or fewer).
         min_overlap_fraction: share of A's frames that must meet B's interpolated tracks.
         min_points: B points that must be seen by A at the best offset.
         min_score: smallest acceptable peak score (support minus violations per point).
