@@ -196,24 +196,63 @@ def _wheel(name: str, stamps_s: np.ndarray, capture_s: np.ndarray, phases: np.nd
                     seen, xyz, np.zeros((N, 1), np.float32), np.ones((T, N), np.float32), "world")  # fmt: skip
 
 
-def test_offset_consistency_drops_same_path_neighbours_and_keeps_unseen_matches():
+def test_the_consensus_offset_flags_same_path_neighbours_and_leaves_unseen_matches_open():
     """On a turning wheel every point follows the same circle, so before the offset is known a
     match to a neighbour on it looks right at *some* offset; only at the one offset most
     matches share is it seen to be wrong. A match whose cameras never see its point at common
-    instants (A sees it early, B late, the offset moves them apart) has no evidence and stays."""
-    from s4_core.matching.aligned_distance import offset_consistent_matches
+    instants (A sees it early, B late, the offset moves them apart) has no evidence (NaN). A
+    point A sees for one second of eight is compared at instants A sees it, so it has."""
+    from s4_core.matching.aligned_distance import share_at_consensus_offset
 
-    N, offset_s = 16, 1.3
+    N, offset_s = 17, 1.3
     phases = np.linspace(0, 2 * np.pi, N, endpoint=False)
     stamps_a, stamps_b = np.arange(240) / 30.0, np.arange(200) / 25.0
     seen_a, seen_b = np.ones((240, N), bool), np.ones((200, N), bool)
     seen_a[120:, 15], seen_b[:140, 15] = False, False  # point 15 is seen by A at 0-4 s, by B at 4.3-6.7 s
+    seen_a[:, 16] = np.arange(240) // 30 == 3  # point 16: A sees it at 3-4 s only
     a = _wheel("a", stamps_a, stamps_a, phases, seen_a)
     b = _wheel("b", stamps_b, stamps_b - offset_s, phases, seen_b)
     index_a = np.arange(N)
     index_b = index_a.copy()
     index_b[[2, 7, 11]] = [3, 9, 12]  # same circle, other phase: each right at some other offset for a while
-    keep = offset_consistent_matches(a, index_a, b, index_b, tolerance_m=0.06, min_support=4)
-    assert keep.tolist() == [i not in (2, 7, 11) for i in range(N)]
-    # Too few matches agree on any offset to call a consensus: nothing is dropped.
-    assert offset_consistent_matches(a, index_a, b, index_b, tolerance_m=0.06, min_support=N).all()
+    share = share_at_consensus_offset(a, index_a, b, index_b, tolerance=0.06, min_support=4)
+    assert np.isnan(share).tolist() == [i == 15 for i in range(N)]
+    assert (share >= 0.5).tolist() == [i not in (2, 7, 11, 15) for i in range(N)]
+    # Too few matches agree on any offset to call a consensus.
+    assert share_at_consensus_offset(a, index_a, b, index_b, tolerance=0.06, min_support=N) is None
+
+
+def test_in_one_world_frame_moving_points_seen_over_different_intervals_stay_matched():
+    """Ground-truth tracks of the synthetic world, several seconds apart in clock: the moving
+    points' time means differ between the cameras (each averages its own interval), which
+    once dropped most right matches; the offset they agree on keeps them."""
+    from s4_core.bench.sync_bench import _gt_trackset, _match_precision, _point_pool
+    from s4_core.synth import SynthConfig, SyntheticWorld
+
+    world = SyntheticWorld(SynthConfig(num_cameras=4, duration_s=10.0, seed=1))
+    pool = _point_pool(world, (10, 8))
+    (a, points_a), (b, points_b) = _gt_trackset(world, 0, pool, 1), _gt_trackset(world, 1, pool, 1)
+    corr = match_tracks_fgw(a, b)
+    assert len(corr) >= 15
+    assert _match_precision(corr, a, b, points_a, points_b) >= 0.95
+
+
+def test_calibrated_pixels_keep_the_matches_that_agree_at_common_instants():
+    """RGB-only with calibration: before the offset is known, time-mean pixels of moving points
+    are only roughly epipolar, and the balanced plan pairs most tracks with something; checked
+    at the offset most matches agree on, at common instants, the wrong pairs show."""
+    import itertools
+
+    from s4_core.bench.sync_bench import _gt_trackset, _match_precision, _point_pool, _without_xyz
+    from s4_core.synth import SynthConfig, SyntheticWorld
+
+    world = SyntheticWorld(SynthConfig(num_cameras=4, duration_s=10.0, seed=3))
+    pool = _point_pool(world, (10, 8))
+    tracks, points = zip(*[_gt_trackset(world, i, pool, 3) for i in range(4)])
+    pixels = [_without_xyz(t) for t in tracks]
+    precision = []
+    for i, j in itertools.combinations(range(4), 2):
+        corr = match_tracks_fgw(pixels[i], pixels[j], cameras=(world.cameras[i], world.cameras[j]))
+        assert len(corr) >= 10
+        precision.append(_match_precision(corr, pixels[i], pixels[j], points[i], points[j]))
+    assert np.mean(precision) >= 0.85

@@ -13,8 +13,11 @@ are matched when both sides have enough of them: static tracks carry no timing.
 Partial visibility: by default the plan is the exact *balanced* FGW (``ot.gromov.
 fused_gromov_wasserstein``, 0.1 s at 500x500), and tracks the other camera does not see are
 removed afterwards by three filters: mutual argmax, plan mass relative to the row/column mass,
-and (3D) consistency of distances to the other matches; in a shared world frame without an
-offset, a fourth drops the matches that contradict the offset most matches agree on. With a
+and consistency with the geometry. Without an offset, that last check is made at the offset
+most matches agree on, at common instants: 3D distance in a shared world frame, distance to
+the epipolar line for calibrated pixels. Where there is no such consensus, or no common
+instant, the time means are checked instead (distances to the other matches in 3D, epipolar
+distance in 2D), though they are biased for moving points seen over different intervals. With a
 known offset in a shared world frame, tracks without a counterpart within the tolerance are
 gated out before the transport, so they do not take the mass of those with one.
 ``partial_mass`` switches to POT's exact partial FGW, which transports only that fraction of
@@ -33,7 +36,7 @@ import ot
 from s4_core.arrays import finite_points
 from s4_core.camera import PinholeCamera
 from s4_core.correspondences import Correspondences
-from s4_core.matching.aligned_distance import offset_consistent_matches, time_aligned_distance
+from s4_core.matching.aligned_distance import share_at_consensus_offset, time_aligned_distance
 from s4_core.matching.epipolar import fundamental_matrix, sampson_distance_px
 from s4_core.matching.track_geometry import (
     common_stamp_masks,
@@ -86,6 +89,9 @@ class FgwMatchConfig:
             kept only when its aligned distance is within twice this. Without a hint, twice
             this is the distance within which a match supports an offset in the offset
             consistency check.
+        epipolar_tolerance_px: 2D with calibration, without an offset hint: the Sampson
+            distance within which a match's pixels agree at an instant, in the offset
+            consistency check (tracking error plus calibration error).
     """
 
     structure_weight: float = 0.5
@@ -101,6 +107,7 @@ class FgwMatchConfig:
     min_matches: int = 4
     rescale_tolerance: float = 0.05
     aligned_tolerance_m: float = 0.03
+    epipolar_tolerance_px: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -174,14 +181,22 @@ def match_tracks_fgw(
         keep = aligned[rows, cols] <= 2.0 * config.aligned_tolerance_m
         rows, cols, weight = rows[keep], cols[keep], weight[keep]
     elif use_3d and len(rows) >= config.min_matches:
+        # The distances between time means are biased for moving points whose cameras saw
+        # them over different intervals; in one world frame, the offset most matches agree on
+        # checks each match at common instants instead, and only the matches it cannot check
+        # (never seen at common instants) are left to the distance check.
         keep = _distance_consistent(side_a.raw_dist[np.ix_(rows, rows)], side_b.raw_dist[np.ix_(cols, cols)] * ratio,
                                     config.max_distance_inconsistency, config.consistency_neighbours)
         if shared_frame:
-            keep &= offset_consistent_matches(a, side_a.index[rows], b, side_b.index[cols],
-                                              2.0 * config.aligned_tolerance_m, config.min_matches)
+            keep = _checked_where_seen(keep, share_at_consensus_offset(
+                a, side_a.index[rows], b, side_b.index[cols], 2.0 * config.aligned_tolerance_m, config.min_matches))
         rows, cols, weight = rows[keep], cols[keep], weight[keep]
     elif not use_3d and cameras is not None and len(rows) >= config.min_matches:
-        keep = _epipolar_inliers(fundamental_matrix(*cameras), side_a.mean[rows], side_b.mean[cols])
+        # The same for calibrated pixels: time-mean pixels are only roughly epipolar for moving
+        # points, pixels at common instants are.
+        F = fundamental_matrix(*cameras)
+        keep = _checked_where_seen(_epipolar_inliers(F, side_a.mean[rows], side_b.mean[cols]), share_at_consensus_offset(
+            a, side_a.index[rows], b, side_b.index[cols], config.epipolar_tolerance_px, config.min_matches, F))
         rows, cols, weight = rows[keep], cols[keep], weight[keep]
     if len(rows) < config.min_matches:
         return _empty(a, b)
@@ -325,6 +340,14 @@ def _distance_consistent(
     db = np.take_along_axis(dist_b, order, axis=1)
     rel = np.abs(da - db) / np.maximum(0.5 * (da + db), 1e-12)
     return np.median(rel, axis=1) <= max_inconsistency
+
+
+def _checked_where_seen(keep: np.ndarray, share: np.ndarray | None) -> np.ndarray:
+    """``keep`` [K] overruled where the consensus offset has evidence (share not NaN): a match
+    is kept when it agrees there at least half the time. No consensus (None) leaves it as is."""
+    if share is None:
+        return keep
+    return np.where(np.isnan(share), keep, share >= 0.5)
 
 
 def _epipolar_inliers(F: np.ndarray, uv_a: np.ndarray, uv_b: np.ndarray, num_sigma: float = 3.0) -> np.ndarray:

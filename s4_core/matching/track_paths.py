@@ -27,6 +27,27 @@ SampleDistance = Callable[[np.ndarray, np.ndarray], np.ndarray]  # every sample 
 _ROWS_PER_CHUNK = 32  # bounds the [chunk, m, S, S] temporary
 
 
+def spread_seen_frames(valid: np.ndarray, max_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per track, ``max_samples`` of the frames that see it, evenly spread over them.
+
+    Args:
+        valid: [T, N] bool, frame t sees track n.
+        max_samples: S.
+
+    Returns:
+        frames [N, S] and first [N, S]: whether each entry is the first of its frame. A track
+        seen in fewer than S frames repeats them (first marks each once); one seen in none
+        has no first entry.
+    """
+    counts = valid.sum(axis=0)  # [N]
+    valid_first = np.argsort(~valid, axis=0, kind="stable")  # [T, N]: each track's valid frames first
+    rank = np.floor((np.arange(max_samples) + 0.5)[None, :] * counts[:, None] / max_samples).astype(np.int64)  # [N, S]
+    frames = np.take_along_axis(valid_first.T, np.minimum(rank, np.maximum(counts[:, None] - 1, 0)), axis=1)  # [N, S]
+    first = np.ones(rank.shape, bool)
+    first[:, 1:] = rank[:, 1:] != rank[:, :-1]
+    return frames, first & (counts[:, None] > 0)
+
+
 def path_samples(positions: np.ndarray, valid: np.ndarray, max_samples: int) -> np.ndarray:
     """At most ``max_samples`` valid samples of every track, evenly spread over its valid frames.
 
@@ -41,12 +62,9 @@ def path_samples(positions: np.ndarray, valid: np.ndarray, max_samples: int) -> 
     """
     if positions.shape[:2] != valid.shape:
         raise ValueError(f"positions {positions.shape} and valid {valid.shape} disagree")
-    counts = valid.sum(axis=0)  # [N]
-    valid_first = np.argsort(~valid, axis=0, kind="stable")  # [T, N]: each track's valid frames first
-    rank = np.floor((np.arange(max_samples) + 0.5)[None, :] * counts[:, None] / max_samples).astype(np.int64)  # [N, S]
-    frames = np.take_along_axis(valid_first.T, np.minimum(rank, np.maximum(counts[:, None] - 1, 0)), axis=1)  # [N, S]
+    frames, first = spread_seen_frames(valid, max_samples)
     out = positions[frames, np.arange(valid.shape[1])[:, None]].astype(np.float64)  # [N, S, D]
-    out[counts == 0] = np.nan
+    out[~first.any(axis=1)] = np.nan
     return out
 
 
