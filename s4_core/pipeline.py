@@ -52,6 +52,8 @@ class PipelineConfig:
         depth_history: recent depth images kept per calibrated RGB-D camera for the sync.
         image_history: recent grey images kept per calibrated RGB-only camera for the sync.
         reestimate_period_s: reference-clock seconds between two offset estimates.
+        settled_period_s: the longer period while every camera is settled; 0 turns it off
+            (see :class:`~s4_core.sync.online.OnlineSyncConfig`).
         splats: the 4D Gaussian model, or None to run without it (tracks and offsets only).
         splat_camera_stride: train the splat model on every n-th frame of each camera, bounding
             its CPU cost at high frame rates.
@@ -65,12 +67,15 @@ class PipelineConfig:
     depth_history: DepthHistoryConfig = field(default_factory=DepthHistoryConfig)
     image_history: ImageHistoryConfig = field(default_factory=ImageHistoryConfig)
     reestimate_period_s: float = 2.0
+    settled_period_s: float = 0.0
     splats: SplatModelConfig | None = None
     splat_camera_stride: int = 3
 
     def __post_init__(self) -> None:
         if self.reestimate_period_s <= 0:
             raise ValueError(f"reestimate_period_s must be positive, got {self.reestimate_period_s}")
+        if self.settled_period_s < 0:
+            raise ValueError(f"settled_period_s must not be negative (0 turns it off), got {self.settled_period_s}")
         if self.splat_camera_stride < 1:
             raise ValueError(f"splat_camera_stride must be at least 1, got {self.splat_camera_stride}")
 
@@ -145,6 +150,7 @@ class StreamingPipeline:
                 window=config.sync_window,
                 filter=config.clock_filter,
                 reestimate_period_s=config.reestimate_period_s,
+                settled_period_s=config.settled_period_s,
                 window_s=config.tracking.window_s or 0.0,  # by frames or unbounded: the span seen
             ),
             calibrations,
@@ -307,7 +313,7 @@ class StreamingPipeline:
     def _estimate_due(self, stamp_ns: int) -> bool:
         if self._last_estimate_ns is None:
             return True
-        return (stamp_ns - self._last_estimate_ns) >= self.config.reestimate_period_s * NS_PER_S
+        return (stamp_ns - self._last_estimate_ns) >= self._sync.period_s * NS_PER_S
 
     def _estimate_starts(self, stamp_ns: int, wait: bool) -> bool:
         """Whether the reference frame stamped ``stamp_ns`` starts an estimate: one is due, and

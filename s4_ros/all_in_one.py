@@ -107,7 +107,7 @@ PARAMETER_GROUPS = (
     ParameterGroup(
         PipelineConfig(splats=SplatModelConfig()),
         prefix="pipeline.",
-        ranges={"reestimate_period_s": (0.05, 600.0), "splat_camera_stride": (1, 1000),
+        ranges={"reestimate_period_s": (0.05, 600.0), "settled_period_s": (0.0, 600.0), "splat_camera_stride": (1, 1000),
                 "tracking.keyframe_interval_frames": (1, 1000), "tracking.queries.grid_step_px": (1, 256),
                 "sync_window.match.structure_weight": (0.0, 1.0), "sync_window.match.max_tracks": (4, 5000),
                 "clock_filter.min_consistent": (1, 100), "splats.steps_per_frame": (0, 1000)},

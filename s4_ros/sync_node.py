@@ -90,7 +90,7 @@ class SyncNodeConfig:
 
 #: Ranges of the core sync settings, shared with the all-in-one pipeline node.
 SYNC_RANGES = {
-    "reestimate_period_s": (0.05, 600.0), "window_s": (0.0, 3600.0), "window.match.structure_weight": (0.0, 1.0),
+    "reestimate_period_s": (0.05, 600.0), "settled_period_s": (0.0, 600.0), "window_s": (0.0, 3600.0), "window.match.structure_weight": (0.0, 1.0),
     "window.match.max_tracks": (4, 5000), "window.match.min_matches": (1, 1000), "window.pair.min_matches": (1, 1000),
     "filter.min_consistent": (1, 100), "filter.evidence_timeout_s": (0.1, 3600.0),
 }  # fmt: skip

@@ -76,6 +76,24 @@ def test_filter_needs_consistent_evidence_and_loses_a_silent_camera():
     assert "no new frames" in f.offset().reason
 
 
+def test_a_lock_is_settled_only_while_its_latest_measurement_agrees():
+    f = ClockOffsetFilter("c1", ClockFilterConfig())
+    k = 0
+    while f.state is not SyncState.LOCKED:
+        assert not f.settled
+        f.update(OffsetMeasurement(2.0 * k, 0.5, 1e-4))
+        k += 1
+    assert not f.settled  # just locked: not yet confirmed
+    f.update(OffsetMeasurement(6.0, 0.5, 1e-4))
+    assert f.settled
+    f.update(OffsetMeasurement(8.0, 0.9, 1e-4))  # gated out, the lock holds
+    assert f.state is SyncState.LOCKED and not f.settled
+    f.update(OffsetMeasurement(10.0, 0.5, 1e-4))
+    assert f.settled
+    f.no_evidence(12.0, "weak motion")
+    assert f.state is SyncState.LOCKED and not f.settled
+
+
 def test_a_group_timed_only_against_itself_stays_unresolved_without_breaking_the_solve():
     # cam1 and cam2 agree with each other but nothing ties them to the reference: their
     # offsets are undetermined, while cam3 (timed against cam0) is still solved.

@@ -41,6 +41,28 @@ def test_online_locks_on_the_true_offsets_and_drift_sign():
     assert last["cam0"].offset_s == 0.0
 
 
+def test_a_settled_rig_reestimates_at_the_settled_period_and_a_silent_camera_brings_back_the_short_one():
+    """Windows slide every half period. Estimates (new filter times of a LOCKED camera) come
+    a period apart until every camera is settled, then a settled period apart; once a camera
+    falls silent, it is no longer settled, and the short period is back."""
+    rig = _long_rig(duration_s=30.0)
+    config = OnlineSyncConfig("cam0", reestimate_period_s=HOP_S, settled_period_s=2 * HOP_S, window_s=WINDOW_S)
+    sync = OnlineClockSync(config)
+    periods, stamps_of_cam1 = [], []
+    for w in range(int((30.0 - WINDOW_S) / (HOP_S / 2))):
+        lo = w * HOP_S / 2
+        windows = {ts.camera: slice_by_stamps(ts, lo, lo + WINDOW_S) for ts in rig.tracks}
+        windows["cam2"] = slice_by_stamps(rig.tracks[2], min(lo, 16.0), min(lo, 16.0) + WINDOW_S)  # stops at 21 s
+        out = sync.update(windows)
+        periods.append(sync.period_s)
+        if out["cam1"].state is SyncState.LOCKED and (not stamps_of_cam1 or out["cam1"].t0_s != stamps_of_cam1[-1]):
+            stamps_of_cam1.append(out["cam1"].t0_s)
+    gaps = np.diff(stamps_of_cam1)
+    assert periods[0] == HOP_S and 2 * HOP_S in periods
+    assert np.any(np.abs(gaps - 2 * HOP_S) < 0.1) and np.all(gaps > HOP_S - 0.1)
+    assert periods[-1] == HOP_S  # cam2 stopped: no longer settled
+
+
 def test_a_schedule_without_a_period_is_refused():
     """Each estimate is discounted by the estimates sharing its frames, window / period."""
     with pytest.raises(ValueError, match="reestimate_period_s"):

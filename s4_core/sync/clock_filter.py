@@ -67,6 +67,7 @@ class ClockOffsetFilter:
         self._t_s = float("nan")
         self._candidates: list[OffsetMeasurement] = []
         self._rejections = 0
+        self._settled = False
 
     @property
     def state(self) -> SyncState:
@@ -82,6 +83,7 @@ class ClockOffsetFilter:
 
     def no_evidence(self, t_s: float, why: str) -> SyncState:
         """Record a window without a measurement (``why``); loses a stale lock."""
+        self._settled = False
         if self._state is SyncState.LOCKED:
             if t_s - self._t_s > self.config.evidence_timeout_s:
                 self._state = SyncState.LOST
@@ -90,6 +92,12 @@ class ClockOffsetFilter:
         else:
             self._reason = why
         return self._state
+
+    @property
+    def settled(self) -> bool:
+        """LOCKED, and the latest window's measurement agreed with the lock (none missing or
+        gated out): nothing for a prompt re-estimate to catch."""
+        return self._state is SyncState.LOCKED and self._settled
 
     def offset(self, t_s: float | None = None) -> ClockOffset:
         """The estimate as a ClockOffset at stamp ``t_s`` (default: last update)."""
@@ -113,9 +121,11 @@ class ClockOffsetFilter:
             K = P[:, 0] / S
             self._x, self._P, self._t_s = x + K * innovation, P - np.outer(K, P[0, :]), z.t_s
             self._rejections = 0
+            self._settled = True
             self._candidates = []
             return
         self._rejections += 1
+        self._settled = False
         self._candidates.append(z)
         if self._rejections >= self.config.max_rejections:
             self._state = SyncState.LOST

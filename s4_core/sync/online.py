@@ -29,6 +29,14 @@ class OnlineSyncConfig:
         window: per-window estimation.
         filter: per-camera Kalman filter and lock logic.
         reestimate_period_s: reference-clock seconds between window estimates.
+        settled_period_s: the longer period used while every camera is settled (LOCKED, its
+            latest measurement agreeing with the lock); 0 keeps ``reestimate_period_s``. A
+            settled rig has little to learn from each window, and an estimate costs about a
+            core-second: a longer period leaves that to tracking. The first camera that misses
+            or contradicts a measurement brings back the short period, so re-acquisition
+            runs at full pace; a clock jump is first seen up to this long after it. The
+            filter's overlap discount keeps ``reestimate_period_s``, which overstates how
+            many estimates share a frame at the longer period: the stddev errs on the wide side.
         window_s: span of the track windows once they are full, seconds. A frame takes part in
             about ``window_s / reestimate_period_s`` successive estimates over its life, and the
             filter discounts each estimate by that count (a longer window seen counts instead).
@@ -40,18 +48,21 @@ class OnlineSyncConfig:
     window: WindowSyncConfig = field(default_factory=WindowSyncConfig)
     filter: ClockFilterConfig = field(default_factory=ClockFilterConfig)
     reestimate_period_s: float = 2.0
+    settled_period_s: float = 0.0
     window_s: float = 8.0
 
     def __post_init__(self) -> None:
         if self.reestimate_period_s <= 0 or self.window_s < 0:
             raise ValueError(f"reestimate_period_s must be positive and window_s not negative: {self}")
+        if self.settled_period_s < 0:
+            raise ValueError(f"settled_period_s must not be negative (0 turns it off): {self}")
 
 
 class OnlineClockSync:
     """Streaming offsets of every camera relative to the reference, with lock states.
 
     Call :meth:`update` with the latest window of every camera as the windows slide; a window
-    estimate runs when ``reestimate_period_s`` of reference time has passed since the last one.
+    estimate runs when :attr:`period_s` of reference time has passed since the last one.
     A camera whose newest stamp did not advance is treated as stopped (no evidence).
     """
 
@@ -86,9 +97,18 @@ class OnlineClockSync:
         if ref not in windows or windows[ref].num_frames == 0:
             return self.offsets()
         now_s = float(windows[ref].stamps_ns[-1]) / 1e9
-        if now_s - self._last_estimate_s >= self.config.reestimate_period_s:
+        if now_s - self._last_estimate_s >= self.period_s:
             self._estimate(windows, now_s, depth_histories, image_histories)
         return self.offsets()
+
+    @property
+    def period_s(self) -> float:
+        """Reference seconds from one window estimate to the next: ``settled_period_s`` while
+        every camera's filter is settled, else ``reestimate_period_s``."""
+        others = [f for name, f in self._filters.items() if name != self.config.reference_camera]
+        if self.config.settled_period_s > 0 and others and all(f.settled for f in others):
+            return max(self.config.settled_period_s, self.config.reestimate_period_s)
+        return self.config.reestimate_period_s
 
     def force_next_estimate(self) -> None:
         """Make the next :meth:`update` estimate whatever the schedule (end of a recording)."""
