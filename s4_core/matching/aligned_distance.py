@@ -12,8 +12,6 @@ each pixel to its partner's epipolar line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from s4_core.matching.epipolar import sampson_distance_px
@@ -99,18 +97,13 @@ def share_at_consensus_offset(
     first_s = stamps_b_s[0] - stamps_a_s[-1]
     num_offsets = int(np.floor((stamps_b_s[-1] - stamps_a_s[0] - first_s) / step_s)) + 1
 
-    def share_within(residual: np.ndarray) -> np.ndarray:
-        common = np.count_nonzero(~np.isnan(residual), axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(common >= min_common, np.count_nonzero(residual <= tolerance, axis=0) / common, np.nan)
-
-    share = paired_residuals(a, index_a, b, index_b, first_s, step_s, num_offsets, share_within, fundamental)  # [L, K]
+    share = paired_share_within(a, index_a, b, index_b, first_s, step_s, num_offsets, tolerance, min_common, fundamental)  # [L, K]
     support = np.count_nonzero(share >= 0.5, axis=1)
     best = int(np.argmax(support))
     return share[best] if support[best] >= min_support else None
 
 
-def paired_residuals(
+def paired_share_within(
     a: TrackSet,
     index_a: np.ndarray,
     b: TrackSet,
@@ -118,23 +111,23 @@ def paired_residuals(
     first_offset_s: float,
     step_s: float,
     num_offsets: int,
-    reduce: Callable[[np.ndarray], np.ndarray],
+    tolerance: float,
+    min_common: int,
     fundamental: np.ndarray | None = None,
     num_instants: int = 30,
     pairs_per_chunk: int = 8,
 ) -> np.ndarray:
-    """``reduce`` of the residuals between A's track ``index_a[k]`` and B's ``index_b[k]``
-    (pairs, not all combinations) over their common instants, at each of the ``num_offsets``
-    offsets ``first_offset_s + l * step_s``: [L, K].
+    """Share [L, K] of the common instants at which A's track ``index_a[k]`` and B's
+    ``index_b[k]`` (pairs, not all combinations) agree within ``tolerance``, at each of the
+    ``num_offsets`` offsets ``first_offset_s + l * step_s``; NaN where they share fewer than
+    ``min_common`` instants. The residual is as in :func:`share_at_consensus_offset`.
 
-    ``reduce`` maps residuals [T, K', L] (NaN where either side is unseen) to [K', L]. The
-    residual is as in :func:`share_at_consensus_offset`. Each pair is compared at
-    ``num_instants`` frames spread over those at which *A sees its track*, not over A's whole
-    window: a moving point is often seen for a few seconds only, and evenly spaced window
-    frames would leave it a handful of instants, fewer still once the offset shifts B's view of
-    it away. B's tracks are resampled once on a grid of ``step_s``: an offset one step further
-    then reads the next grid sample, so all offsets of one instant are a single strided slice
-    of the grid, with one interpolation weight.
+    Each pair is compared at ``num_instants`` frames spread over those at which *A sees its
+    track*, not over A's whole window: a moving point is often seen for a few seconds only, and
+    evenly spaced window frames would leave it a handful of instants, fewer still once the
+    offset shifts B's view of it away. B's tracks are resampled once on a grid of ``step_s``:
+    an offset one step further then reads the next grid sample, so all offsets of one instant
+    are a single strided slice of the grid, with one interpolation weight.
     """
     positions_a, positions_b = _positions(a, fundamental), _positions(b, fundamental)
     frames, first = spread_seen_frames(a.visible[:, index_a], num_instants)
@@ -143,7 +136,7 @@ def paired_residuals(
     xa = np.where(first[..., None], positions_a[frames, index_a[pairs]], np.nan).astype(np.float32)  # [T, K, D]
     stamps_b_s = b.stamps_ns / 1e9
     grid_s = stamps_b_s[0] + step_s * np.arange(int(np.floor((stamps_b_s[-1] - stamps_b_s[0]) / step_s)) + 1)
-    seen_b = np.where(b.visible[:, index_b][..., None], positions_b[:, index_b], np.nan).astype(np.float32)
+    seen_b = _visible_positions(b, index_b, positions_b).astype(np.float32)
     grid = _interpolate_positions(stamps_b_s, seen_b, grid_s)  # [G, K, D]
     # Grid position of each instant at the first offset: integer part and interpolation weight.
     position = (a.stamps_ns[frames] / 1e9 + first_offset_s - grid_s[0]) / step_s  # [T, K]
@@ -161,7 +154,10 @@ def paired_residuals(
         xb = near[..., :-1]
         xb += weight[:, part] * (near[..., 1:] - xb)
         residual = _residual(xa[:, part, :, None], xb, fundamental)  # [T, K', L]
-        out[:, part] = reduce(residual).T
+        common = np.count_nonzero(~np.isnan(residual), axis=0)
+        within = np.count_nonzero(residual <= tolerance, axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, part] = np.where(common >= min_common, within / common, np.nan).T
     return out
 
 
@@ -198,16 +194,17 @@ def _interpolate(tracks: TrackSet, index: np.ndarray, times_s: np.ndarray) -> np
     return _interpolate_positions(tracks.stamps_ns / 1e9, _visible_positions(tracks, index), times_s)
 
 
-def _visible_positions(tracks: TrackSet, index: np.ndarray) -> np.ndarray:
-    """Tracks ``index`` over all frames [F, m, 3], NaN where unseen."""
-    return np.where(tracks.visible[:, index][..., None], tracks.xyz[:, index], np.nan)
+def _visible_positions(tracks: TrackSet, index: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
+    """Tracks ``index`` over all frames [F, m, D] of ``positions`` (default: xyz), NaN where unseen."""
+    positions = tracks.xyz if positions is None else positions
+    return np.where(tracks.visible[:, index][..., None], positions[:, index], np.nan)
 
 
 def _interpolate_positions(stamps_s: np.ndarray, xyz: np.ndarray, times_s: np.ndarray) -> np.ndarray:
-    """``xyz`` [F, m, 3] stamped ``stamps_s`` [F] at ``times_s`` [T]: [T, m, 3] (linear; NaN
+    """``xyz`` [F, m, D] stamped ``stamps_s`` [F] at ``times_s`` [T]: [T, m, D] (linear; NaN
     outside the stamps and where either end is NaN)."""
     if len(stamps_s) < 2:
-        return np.full((len(times_s), xyz.shape[1], 3), np.nan)
+        return np.full((len(times_s),) + xyz.shape[1:], np.nan)
     k = np.searchsorted(stamps_s, times_s, side="right") - 1
     inside = (k >= 0) & (k < len(stamps_s) - 1)
     k = np.clip(k, 0, len(stamps_s) - 2)
