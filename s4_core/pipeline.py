@@ -169,6 +169,8 @@ class StreamingPipeline:
         self._held_frames: list[Frame] = []  # of their cameras' turns, to train once the running estimate is done
         self._spare_frames: dict[str, Frame] = {}  # per camera, its newest untrained frame of its turn (see train_spare_frame)
         self._settled_offsets: dict[str, ClockOffset] = {}  # the sync's, as of the last finished estimate
+        # Also as of the last finished estimate: the sync's filters change on the driver thread.
+        self._estimate_period_s = config.reestimate_period_s
 
     def add_frame(self, frame: Frame, train_splats: bool = True) -> list[PipelineUpdate]:
         """Push one frame; returns the updates that became due (usually none, at most one).
@@ -313,7 +315,7 @@ class StreamingPipeline:
     def _estimate_due(self, stamp_ns: int) -> bool:
         if self._last_estimate_ns is None:
             return True
-        return (stamp_ns - self._last_estimate_ns) >= self._sync.period_s * NS_PER_S
+        return (stamp_ns - self._last_estimate_ns) >= self._estimate_period_s * NS_PER_S
 
     def _estimate_starts(self, stamp_ns: int, wait: bool) -> bool:
         """Whether the reference frame stamped ``stamp_ns`` starts an estimate: one is due, and
@@ -346,6 +348,7 @@ class StreamingPipeline:
         running, self._running = self._running, None
         windows, offsets = running.result.result()  # re-raises what the estimate raised
         self._settled_offsets = self._sync.offsets()
+        self._estimate_period_s = self._sync.period_s
         self._maybe_start_splats(windows, running.newest_reference)
         snapshot, scaffold_paths = None, None
         if self._splats is not None:
