@@ -1,4 +1,4 @@
-"""The threads s4 runs its concurrent work on, and the BLAS setting they need.
+"""The threads s4 runs its concurrent work on, and the BLAS and OpenCV settings they need.
 
 s4 tracks the cameras and times the camera pairs of a window estimate on threads (numpy,
 OpenCV and POT release the GIL in their heavy loops). Three things make that pay off:
@@ -20,6 +20,12 @@ OpenCV and POT release the GIL in their heavy loops). Three things make that pay
   (an estimate on the driver thread outlives the call that started it), so a context
   restoring the count on exit would restore it under work still running -- and threadpoolctl
   lets only one thread at a time change OpenBLAS's count anyway.
+* A single-threaded OpenCV once a pool exists, for the same reason. OpenCV splits a call such
+  as pyramidal Lucas-Kanade over its own worker threads, which spin while they wait: with two
+  workers one camera's tracker (320x240, a track every 10 px) took 4.2-4.9 ms of wall time
+  per frame but 7.4-8.5 ms of CPU, against 5.5-6.3 ms of both on one thread. The cameras on
+  s4's tracking pool already keep the cores busy, so OpenCV's split only added CPU; in the
+  live 4-camera all-in-one its worker took 0.13 of the 2 cores.
 """
 
 from __future__ import annotations
@@ -28,24 +34,26 @@ import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
 from threadpoolctl import ThreadpoolController
 
 
 @functools.cache
 def shared_pool() -> ThreadPoolExecutor:
     """The process's pool, one thread per core; creating it limits the loaded BLAS libraries
-    to one thread for the process. Its tasks must not wait on tasks of their own pool (with
-    every thread waiting, none would be left to run them)."""
+    and OpenCV to one thread each for the process. Its tasks must not wait on tasks of their
+    own pool (with every thread waiting, none would be left to run them)."""
     ThreadpoolController().limit(limits=1, user_api="blas")  # numpy's and scipy's are loaded by now
+    cv2.setNumThreads(1)
     return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="s4-worker")
 
 
 @functools.cache
 def tracking_pool() -> ThreadPoolExecutor:
     """The process's pool for per-frame tracking, one thread per core (and, like
-    :func:`shared_pool`, one BLAS thread for the process). Its tasks must not wait on tasks of
-    their own pool."""
-    shared_pool()  # the BLAS limit
+    :func:`shared_pool`, one BLAS and one OpenCV thread for the process). Its tasks must not
+    wait on tasks of their own pool."""
+    shared_pool()  # the BLAS and OpenCV limits
     return ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="s4-tracking")
 
 

@@ -161,7 +161,8 @@ class GeometricBackend:
         gray = to_gray(frame.rgb)
         prev = chain.uv[-1]
         live = np.flatnonzero(chain.alive)
-        motion = self._flow.track(chain.last_gray, gray, prev[live])
+        last_step_px = np.linalg.norm(prev - chain.uv[-2], axis=1) if len(chain.uv) > 1 else None  # NaN: new or lost
+        motion = self._flow.track(chain.last_gray, gray, prev[live], None if last_step_px is None else last_step_px[live])
         moved = np.full(prev.shape, np.nan, dtype=np.float32)
         fb_error = np.full(len(prev), np.nan)
         moved[live] = motion.moved
