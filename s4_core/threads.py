@@ -1,7 +1,7 @@
 """The threads s4 runs its concurrent work on, and the BLAS and OpenCV settings they need.
 
 s4 tracks the cameras and times the camera pairs of a window estimate on threads (numpy,
-OpenCV and POT release the GIL in their heavy loops). Three things make that pay off:
+OpenCV and POT release the GIL in their heavy loops). Four things make that pay off:
 
 * Per-frame tracking has a pool of its own (:func:`tracking_pool`), apart from the estimates'
   (:func:`shared_pool`). In one first-in-first-out pool a new frame's tracking waited behind
@@ -24,8 +24,9 @@ OpenCV and POT release the GIL in their heavy loops). Three things make that pay
   as pyramidal Lucas-Kanade over its own worker threads, which spin while they wait: with two
   workers one camera's tracker (320x240, a track every 10 px) took 4.2-4.9 ms of wall time
   per frame but 7.4-8.5 ms of CPU, against 5.5-6.3 ms of both on one thread. The cameras on
-  s4's tracking pool already keep the cores busy, so OpenCV's split only added CPU; in the
-  live 4-camera all-in-one its worker took 0.13 of the 2 cores.
+  s4's tracking pool already keep the cores busy, so OpenCV's split only added CPU (in the
+  live 4-camera all-in-one a native worker thread, most likely OpenCV's, took 0.13 of the
+  2 cores).
 """
 
 from __future__ import annotations
