@@ -55,12 +55,18 @@ def test_the_pool_runs_with_a_single_threaded_blas():
 
 
 def test_the_pool_runs_with_a_single_threaded_opencv():
-    """OpenCV's own workers only add CPU under s4's pools (see s4_core.threads); checked in a
-    fresh interpreter, where OpenCV starts with one thread per core."""
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("one core: OpenCV runs one thread whatever s4 does")
-    probe = "import cv2\nfrom s4_core.threads import tracking_pool\nbefore = cv2.getNumThreads()\ntracking_pool()\nprint(before, cv2.getNumThreads())\n"
+    """OpenCV's own workers only add CPU under s4's pools (see s4_core.threads). Checked in a
+    fresh interpreter whose OpenCV starts with two threads, so that the check cannot pass on
+    an ambient one-thread setting (or on a one-core machine)."""
+    probe = (
+        "import cv2\n"
+        "from s4_core.threads import tracking_pool\n"
+        "cv2.setNumThreads(2)\n"
+        "before = cv2.getNumThreads()\n"
+        "tracking_pool()\n"
+        "print(before, cv2.getNumThreads())\n"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     before, after = map(int, done.stdout.split()[-2:])
-    assert before > 1, "OpenCV started single-threaded: the check below would prove nothing"
+    assert before == 2, "the probe's OpenCV did not start with two threads: the check below would prove nothing"
     assert after == 1

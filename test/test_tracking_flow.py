@@ -29,6 +29,14 @@ def _grays(shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(a), np.ascontiguousarray(b)
 
 
+def _spied(flow: PointFlow) -> list[tuple[int, int]]:
+    """(pyramid levels, points) of each Lucas-Kanade call ``flow`` makes from now on."""
+    passes: list[tuple[int, int]] = []
+    real = flow._lucas_kanade
+    flow._lucas_kanade = lambda a, b, points, levels: passes.append((levels, len(points))) or real(a, b, points, levels)
+    return passes
+
+
 def _inner_grid() -> np.ndarray:
     u, v = np.meshgrid(np.arange(40.0, 281.0, 10.0), np.arange(40.0, 201.0, 10.0))
     return np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float32)
@@ -61,11 +69,9 @@ def test_small_motion_is_settled_by_the_first_pass_alone() -> None:
     gray_a, gray_b = _grays(np.array([2, -1]))
     uv = _inner_grid()
     flow = PointFlow(FlowConfig(lk_levels=3, lk_first_levels=1))
-    passes = []
-    real = flow._lucas_kanade
-    flow._lucas_kanade = lambda a, b, points, levels: passes.append(levels) or real(a, b, points, levels)
+    passes = _spied(flow)
     motion = flow.track(gray_a, gray_b, uv)
-    assert passes == [1, 1]
+    assert passes == [(1, len(uv))] * 2
     full = PointFlow(FlowConfig(lk_levels=3, lk_first_levels=3)).track(gray_a, gray_b, uv)
     np.testing.assert_allclose(motion.moved, full.moved, atol=0.01)
     assert np.median(np.linalg.norm(motion.moved - (uv + [2, -1]), axis=1)) < 0.05
@@ -78,9 +84,7 @@ def test_points_expected_to_move_far_get_the_full_pyramid_at_once() -> None:
     gray_a, gray_b = _grays(np.array([2, -1]))
     uv = _inner_grid()
     flow = PointFlow(FlowConfig(lk_levels=3, lk_first_levels=1))
-    passes = []
-    real = flow._lucas_kanade
-    flow._lucas_kanade = lambda a, b, points, levels: passes.append((levels, len(points))) or real(a, b, points, levels)
+    passes = _spied(flow)
     expected = np.full(len(uv), np.nan)  # unknown: the first pass
     expected[::10] = 8.0  # beyond half the first pass's reach (3 px * 2 / 2)
     expected[1::10] = 2.5  # within it
