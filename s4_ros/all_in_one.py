@@ -14,9 +14,9 @@ Callbacks queue the received frames; the node's work thread (:mod:`s4_ros.work_t
 decodes all that wait and pushes them into the pipeline together, in arrival order, so that
 the cameras' trackers run concurrently (:meth:`StreamingPipeline.add_frames`; pushed one at a
 time, the cameras were tracked one after another on this thread). When the pipeline cannot
-keep up, each camera's queue drops its oldest frame (:class:`s4_ros.frame_queue.FrameQueue`),
-so every camera is thinned evenly and a frame waits at most about ``max_pending_frames`` /
-arrival rate.
+keep up, each camera's queue drops the waiting frame whose loss leaves the shortest gap
+(:class:`s4_ros.frame_queue.FrameQueue`), so every camera is thinned evenly, to frames evenly
+spaced in time, and a frame waits for at most four times ``max_pending_frames`` / arrival rate.
 The queue's counters (frames processed, dropped, pending, peak) are in each camera's diagnostic.
 Tracking and offsets come first: a frame trains the splat model only when no other frame waits
 and the work thread has banked the idle time for it (:mod:`s4_ros.idle_budget`), so the model
@@ -63,7 +63,7 @@ class AllInOneConfig:
             backlog it checks for a stop request this often.
         publish_period_s: how often clock_offsets is published, seconds.
         max_pending_frames: frames (all cameras, split evenly) that may wait for the pipeline;
-            beyond, each camera's oldest waiting frame is dropped.
+            beyond, each camera's queue drops the frame whose loss leaves the shortest gap.
         stale_after_s: a camera without images for this long is LOST, seconds.
         restamp_images: republish LOCKED cameras' images under synced/ with capture-time stamps.
         splats: run the 4D Gaussian model (pipeline.splats.* are its settings).

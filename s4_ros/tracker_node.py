@@ -12,8 +12,8 @@ Topics (relative, so they live in that namespace):
 
 Subscription callbacks only decode and queue frames; the node's work thread
 (:mod:`s4_ros.work_thread`) feeds them to :class:`s4_core.tracking.StreamingTracker` one at a
-time, so a slow optical-flow step never blocks message intake (the queue drops the oldest
-frames, see :class:`s4_ros.frame_queue.FrameQueue`), and publishes the window and the
+time, so a slow optical-flow step never blocks message intake (the queue thins the frames
+evenly, see :class:`s4_ros.frame_queue.FrameQueue`), and publishes the window and the
 diagnostics from the same thread, so the tracker needs no lock.
 
 The window must span the largest offset to be found plus the motion that times it (8 s by
@@ -61,7 +61,8 @@ class TrackerNodeConfig:
             backlog it checks for a stop request this often.
         publish_period_s: how often the window's tracks are published, seconds (each message
             holds the whole window; keep it near the sync's re-estimation period).
-        max_pending_frames: frames waiting for the worker beyond this are dropped, oldest first.
+        max_pending_frames: frames that may wait for the worker; beyond, the queue drops the
+            frame whose loss leaves the shortest gap.
         max_marker_tracks: most track polylines drawn.
         stale_after_s: no image for this long makes the camera's diagnostic a warning, seconds.
     """
